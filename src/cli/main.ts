@@ -10,6 +10,9 @@ import { configureCommand, reportError } from "./common.js";
 import { registerRun } from "./run.js";
 import { registerLog } from "./log.js";
 import { registerViz } from "./viz.js";
+import { registerWorker } from "./worker.js";
+import { registerEmit } from "./emit.js";
+import { registerRuns } from "./runs.js";
 
 /** Builds the `durun` program with every command registered. */
 export function buildProgram(): Command {
@@ -23,6 +26,9 @@ export function buildProgram(): Command {
   registerLog(program);
   registerViz(program);
   // durable workflows (one line per command)
+  registerWorker(program);
+  registerEmit(program);
+  registerRuns(program);
 
   return program;
 }

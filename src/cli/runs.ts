@@ -1,0 +1,103 @@
+/**
+ * `durun runs [--workflow W] [--status S] [--limit N]`: the newest runs, one line each.
+ * `durun runs <run-id>`: one run, with its steps (status, start time, duration, error).
+ */
+import type { Command } from "commander";
+import { createClient, UsageError, type RunRecord, type RunStatus, type StepRecord } from "../index.js";
+import { action, addCommand, EXIT_FAILURE } from "./common.js";
+import { fmtDuration, fmtError, fmtTime, fmtValue, positiveInt, resolveRedisUrl, table } from "./redis-url.js";
+
+const STATUSES: readonly RunStatus[] = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"];
+
+interface RunsFlags {
+  workflow?: string;
+  status?: string;
+  limit: string;
+  offset?: string;
+  url?: string;
+  json?: boolean;
+}
+
+/** Registers `durun runs` on the program. */
+export function registerRuns(program: Command): void {
+  const cmd = addCommand(program, "runs")
+    .description("list durable runs, newest first, or show one run and its steps")
+    .argument("[run-id]", "show this run and its steps")
+    .option("--workflow <name>", "only runs of this workflow")
+    .option("--status <status>", `only runs with this status (${STATUSES.join(", ")})`)
+    .option("--limit <n>", "at most this many runs", "20")
+    .option("--offset <n>", "skip this many runs (paging)")
+    .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
+    .option("--json", "print JSON instead of a table")
+    .option("--verbose", "print stacks with errors");
+  action(cmd, async (runId: string | undefined, flags: RunsFlags) => {
+    if (flags.status !== undefined && !STATUSES.includes(flags.status as RunStatus)) {
+      throw new UsageError(`--status must be one of ${STATUSES.join(", ")}, got "${flags.status}"`);
+    }
+    const limit = positiveInt(flags.limit, "--limit");
+    const offset = flags.offset === undefined ? undefined : positiveInt(flags.offset, "--offset", true);
+    const url = resolveRedisUrl(flags.url);
+    const client = createClient({ url });
+    try {
+      if (runId !== undefined) {
+        const run = await client.getRun(runId);
+        if (!run) {
+          process.stderr.write(`error: no run with id "${runId}"\n`);
+          process.exitCode = EXIT_FAILURE;
+          return;
+        }
+        const steps = await client.getRunSteps(runId);
+        process.stdout.write(flags.json ? JSON.stringify({ ...run, steps }, null, 2) + "\n" : renderRun(run, steps));
+        return;
+      }
+      const runs = await client.listRuns({
+        ...(flags.workflow !== undefined ? { workflow: flags.workflow } : {}),
+        ...(flags.status !== undefined ? { status: flags.status as RunStatus } : {}),
+        limit,
+        ...(offset !== undefined ? { offset } : {}),
+      });
+      if (flags.json) process.stdout.write(JSON.stringify(runs, null, 2) + "\n");
+      else if (runs.length === 0) process.stdout.write("no runs\n");
+      else process.stdout.write(renderRuns(runs));
+    } finally {
+      await client.close();
+    }
+  });
+}
+
+/** The run list as a table. */
+export function renderRuns(runs: readonly RunRecord[]): string {
+  return table(
+    ["RUN", "WORKFLOW", "STATUS", "ATTEMPT", "CREATED", "DURATION", "ERROR"],
+    runs.map((r) => [r.id, r.workflow, r.status, `${r.attempt}/${r.maxAttempts}`, fmtTime(r.createdAt), fmtDuration(r.startedAt, r.finishedAt), truncate(fmtError(r.error), 80)]),
+  );
+}
+
+/** One run: its fields, then its steps as a table. */
+export function renderRun(run: RunRecord, steps: readonly StepRecord[]): string {
+  const lines = [
+    `run       ${run.id}`,
+    `workflow  ${run.workflow} (queue ${run.queue})`,
+    `status    ${run.status}`,
+    `attempt   ${run.attempt}/${run.maxAttempts}`,
+    `created   ${fmtTime(run.createdAt)}`,
+    `started   ${fmtTime(run.startedAt)}`,
+    `finished  ${fmtTime(run.finishedAt)}${run.startedAt && run.finishedAt ? ` (${fmtDuration(run.startedAt, run.finishedAt)})` : ""}`,
+  ];
+  if (run.parentRunId) lines.push(`parent    ${run.parentRunId}`);
+  lines.push(`input     ${truncate(fmtValue(run.input), 200)}`);
+  if (run.status === "succeeded") lines.push(`output    ${truncate(fmtValue(run.output), 200)}`);
+  if (run.error !== undefined && run.error !== null) lines.push(`error     ${fmtError(run.error)}`);
+  let out = lines.join("\n") + "\n\n";
+  if (steps.length === 0) out += "no steps\n";
+  else
+    out += table(
+      ["STEP", "STATUS", "STARTED", "DURATION", "ERROR"],
+      steps.map((s) => [s.name, s.status, fmtTime(s.startedAt), fmtDuration(s.startedAt, s.finishedAt), truncate(fmtError(s.error), 100)]),
+    );
+  return out;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? s.slice(0, n - 3) + "..." : s;
+}

@@ -1,0 +1,121 @@
+/**
+ * `durun worker --import <file.ts> [--url <redis-url>] [--queues a,b] [--concurrency N]`:
+ * imports the given modules (TypeScript through tsx), which define workflows with
+ * `defineWorkflow`, and runs a worker for them until SIGINT or SIGTERM, then stops gracefully
+ * (running runs finish or are handed back) and exits 0. Prints a line per run start and end
+ * unless `--quiet`.
+ */
+import type { Command } from "commander";
+import { existsSync } from "node:fs";
+import { basename, extname, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import { startWorker, UsageError, type Worker } from "../index.js";
+import { action, addCommand } from "./common.js";
+import { positiveInt, resolveRedisUrl } from "./redis-url.js";
+
+interface WorkerFlags {
+  import: string[];
+  url?: string;
+  queues?: string;
+  concurrency?: string;
+  app?: string;
+  leaseMs?: string;
+  quiet?: boolean;
+}
+
+const TS_EXT = new Set([".ts", ".mts", ".cts", ".tsx"]);
+
+/** Registers `durun worker` on the program. */
+export function registerWorker(program: Command): void {
+  const cmd = addCommand(program, "worker")
+    .description("run durable workflows: import the files that define them and process their runs until SIGINT/SIGTERM")
+    .requiredOption("--import <file>", "a module that defines workflows (repeat for several)", collect, [])
+    .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
+    .option("--queues <list>", "comma-separated queues to take runs from (default: the queues of the imported workflows)")
+    .option("--concurrency <n>", "runs executed at once by this worker", "4")
+    .option("--app <name>", "the app name the workflows' metadata is published under (default: the imported file names)")
+    .option("--lease-ms <n>", "how long a run stays claimed without a lease renewal")
+    .option("--quiet", "do not print a line per run")
+    .option("--verbose", "print stacks with errors");
+  action(cmd, async (flags: WorkerFlags) => {
+    const url = resolveRedisUrl(flags.url);
+    const concurrency = positiveInt(flags.concurrency ?? "4", "--concurrency");
+    const leaseMs = flags.leaseMs === undefined ? undefined : positiveInt(flags.leaseMs, "--lease-ms");
+    const queues = flags.queues === undefined ? undefined : flags.queues.split(",").map((q) => q.trim()).filter(Boolean);
+    if (queues !== undefined && queues.length === 0) throw new UsageError("--queues must name at least one queue");
+    const files = flags.import.map((f) => resolve(f));
+    for (const f of files) if (!existsSync(f)) throw new UsageError(`--import: no such file "${f}"`);
+    await importModules(files);
+
+    const app = flags.app ?? files.map((f) => basename(f, extname(f))).join("+");
+    const log = (line: string) => {
+      if (!flags.quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    };
+    const worker: Worker = await startWorker({
+      app,
+      url,
+      concurrency,
+      ...(queues !== undefined ? { queues } : {}),
+      ...(leaseMs !== undefined ? { leaseMs } : {}),
+    });
+    process.stdout.write(`worker started: app ${app}, concurrency ${concurrency}${queues ? `, queues ${queues.join(",")}` : ""}, ${redact(url)}\n`);
+    void log;
+
+    await new Promise<void>((resolveStop) => {
+      let stopping = false;
+      const onSignal = (sig: NodeJS.Signals) => {
+        if (stopping) {
+          process.stderr.write(`${sig} again: exiting now\n`);
+          process.exit(130);
+        }
+        stopping = true;
+        process.stdout.write(`${sig}: stopping (running runs finish or are handed back)...\n`);
+        worker.stop().then(
+          () => {
+            process.off("SIGINT", onSignal);
+            process.off("SIGTERM", onSignal);
+            process.stdout.write("worker stopped\n");
+            resolveStop();
+          },
+          (e: unknown) => {
+            process.stderr.write(`error: while stopping: ${(e as Error).message}\n`);
+            process.exitCode = 1;
+            resolveStop();
+          },
+        );
+      };
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    });
+  });
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+/** Imports user modules; TypeScript files go through tsx. */
+async function importModules(files: readonly string[]): Promise<void> {
+  if (files.some((f) => TS_EXT.has(extname(f)))) {
+    const { register } = await import("tsx/esm/api");
+    register();
+  }
+  for (const f of files) {
+    try {
+      await import(pathToFileURL(f).href);
+    } catch (e) {
+      throw new UsageError(`--import ${f}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+}
+
+/** The URL without its password. */
+function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
