@@ -1,0 +1,169 @@
+/**
+ * `durun worker`, `durun emit` and `durun runs`, end to end: the built CLI (dist/cli/main.js,
+ * `npm test` builds first) against a private redis-server, in real processes.
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { startRedisServer, freePort, type RedisServerHandle } from "../helpers/redis-server.js";
+import { fixturesDir, killAllChildren, repoRoot, spawnNode, type ChildHandle } from "../durable-system/helpers.js";
+
+const cli = join(repoRoot, "dist", "cli", "main.js");
+const workflows = join(fixturesDir, "cli-workflows.ts");
+let server: RedisServerHandle;
+
+interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(process.execPath, [cli, ...args], {
+      cwd: repoRoot,
+      env: { ...process.env, DURUN_REDIS_URL: "", ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`durun ${args.join(" ")} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
+    });
+  });
+}
+
+async function startCliWorker(extra: string[] = [], env: Record<string, string> = {}): Promise<ChildHandle> {
+  const w = spawnNode(cli, ["worker", "--import", workflows, ...extra], env, { tsx: false });
+  await w.waitForLine("worker started", 30_000);
+  return w;
+}
+
+beforeAll(async () => {
+  if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first (npm test does)`);
+  server = await startRedisServer();
+});
+afterEach(async () => {
+  await killAllChildren();
+});
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe("durun worker / emit / runs", () => {
+  it("runs a workflow end to end and shows it", async () => {
+    const worker = await startCliWorker(["--url", server.url, "--concurrency", "2"]);
+
+    const emitted = await runCli(["emit", "cli-double", "--input", '{"x":21}', "--wait", "--url", server.url]);
+    expect(emitted.stderr).toMatch(/run \S+ emitted/);
+    expect(emitted.code, emitted.stderr).toBe(0);
+    expect(JSON.parse(emitted.stdout.trim())).toEqual({ doubled: 42, checked: true });
+    const runId = /run (\S+) emitted/.exec(emitted.stderr)![1]!;
+
+    // the worker printed a line when the run started and one when it ended
+    await worker.waitForLine(new RegExp(`${runId}.*(start|running)`, "i"), 5000);
+    await worker.waitForLine(new RegExp(`${runId}.*succeeded`, "i"), 5000);
+
+    // DURUN_REDIS_URL instead of --url; without --wait the run id is printed
+    const second = await runCli(["emit", "cli-double", "--input", '{"x":1}'], { DURUN_REDIS_URL: server.url });
+    expect(second.code, second.stderr).toBe(0);
+    const secondId = second.stdout.trim();
+    expect(secondId).toMatch(/^\S+$/);
+    expect(secondId).not.toBe(runId);
+    await worker.waitForLine(new RegExp(`${secondId}.*succeeded`, "i"), 10_000);
+
+    const list = await runCli(["runs", "--workflow", "cli-double", "--status", "succeeded", "--limit", "1", "--url", server.url]);
+    expect(list.code, list.stderr).toBe(0);
+    expect(list.stdout).toContain(secondId); // newest first, limit 1
+    expect(list.stdout).not.toContain(runId);
+    const both = await runCli(["runs", "--workflow", "cli-double", "--limit", "10"], { DURUN_REDIS_URL: server.url });
+    expect(both.stdout).toContain(runId);
+    expect(both.stdout).toContain(secondId);
+    const none = await runCli(["runs", "--status", "failed", "--url", server.url]);
+    expect(none.stdout).not.toContain(runId);
+
+    const one = await runCli(["runs", runId, "--url", server.url]);
+    expect(one.code, one.stderr).toBe(0);
+    expect(one.stdout).toContain(runId);
+    expect(one.stdout).toMatch(/status\s+succeeded/);
+    expect(one.stdout).toMatch(/^double\s+succeeded\s+\d{4}-\d\d-\d\dT\S+\s+\d+ms/m);
+    expect(one.stdout).toMatch(/^check\s+succeeded/m);
+    expect(one.stdout).toContain('{"doubled":42,"checked":true}');
+
+    // graceful stop on SIGTERM
+    const exit = await worker.signal("SIGTERM");
+    expect(exit, worker.output()).toEqual({ code: 0, signal: null });
+    expect(worker.output()).toContain("worker stopped");
+  });
+
+  it("shows a failed run's failing step with its error; emit --wait exits 1", async () => {
+    const worker = await startCliWorker([], { DURUN_REDIS_URL: server.url });
+    const r = await runCli(["emit", "cli-broken", "--wait", "--url", server.url]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^error: run \S+ failed: .*the widget exploded/m);
+    const runId = /run (\S+) emitted/.exec(r.stderr)![1]!;
+    await worker.waitForLine(new RegExp(`${runId}.*failed`, "i"), 5000);
+
+    const one = await runCli(["runs", runId, "--url", server.url]);
+    expect(one.stdout).toMatch(/status\s+failed/);
+    expect(one.stdout).toMatch(/^fine\s+succeeded/m);
+    expect(one.stdout).toMatch(/^explode\s+failed\s+.*the widget exploded/m);
+    const failed = await runCli(["runs", "--status", "failed", "--url", server.url]);
+    expect(failed.stdout).toContain(runId);
+    expect(failed.stdout).toContain("the widget exploded");
+
+    // SIGINT stops gracefully too
+    expect(await worker.signal("SIGINT")).toEqual({ code: 0, signal: null });
+  });
+
+  it("bad input: one-line errors and non-zero exits", async () => {
+    const worker = await startCliWorker(["--url", server.url]);
+
+    const unknown = await runCli(["emit", "no-such-workflow", "--url", server.url]);
+    expect(unknown.code).not.toBe(0);
+    expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
+    expect(unknown.stderr).toMatch(/^error: .*no-such-workflow/);
+
+    const badJson = await runCli(["emit", "cli-double", "--input", "{x:1", "--url", server.url]);
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr.split("\n")[0]).toMatch(/^error: --input is not valid JSON/);
+
+    const badStatus = await runCli(["runs", "--status", "sleeping", "--url", server.url]);
+    expect(badStatus.code).toBe(2);
+    expect(badStatus.stderr.split("\n")[0]).toMatch(/^error: --status must be one of/);
+
+    const badLimit = await runCli(["runs", "--limit", "lots", "--url", server.url]);
+    expect(badLimit.code).toBe(2);
+
+    const noRun = await runCli(["runs", "no-such-run", "--url", server.url]);
+    expect(noRun.code).toBe(1);
+    expect(noRun.stderr.trim()).toBe('error: no run with id "no-such-run"');
+
+    const missingFile = await runCli(["worker", "--import", "does/not/exist.ts", "--url", server.url]);
+    expect(missingFile.code).toBe(2);
+    expect(missingFile.stderr.split("\n")[0]).toMatch(/^error: --import: no such file/);
+
+    const badUrl = await runCli(["runs", "--url", "http://example.com"]);
+    expect(badUrl.code).toBe(2);
+
+    // an unreachable Redis is an error within a bounded time, not a hang
+    const port = await freePort();
+    for (const args of [["emit", "cli-double", "--url", `redis://127.0.0.1:${port}`], ["runs", "--url", `redis://127.0.0.1:${port}`], ["worker", "--import", workflows, "--url", `redis://127.0.0.1:${port}`]]) {
+      const down = await runCli(args, {}, 20_000);
+      expect(down.code, `${args[0]}: ${down.stderr}`).toBe(1);
+      expect(down.stderr.split("\n")[0]).toMatch(/^error: .*(connect|reach|ECONNREFUSED|Redis)/i);
+      expect(down.ms).toBeLessThan(15_000);
+    }
+    expect(await worker.signal("SIGTERM")).toEqual({ code: 0, signal: null });
+  });
+});
