@@ -1,0 +1,105 @@
+/**
+ * Concurrency across processes: 50 concurrent emits with one idempotency key make one run, and a
+ * workflow's maxConcurrency holds across two worker processes.
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
+import { Redis } from "ioredis";
+import { createClient, type Client } from "../../src/index.js";
+import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/deadline.js";
+import { killAllChildren, spawnNode, fixturesDir, startWorkerProcess, testKey, uniquePrefix } from "./helpers.js";
+import { join } from "node:path";
+
+let server: RedisServerHandle;
+let redis: Redis;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+afterEach(async () => {
+  await killAllChildren();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+function newClient(prefix: string): Client {
+  const c = createClient({ url: server.url, prefix });
+  clients.push(c);
+  return c;
+}
+
+describe("idempotent emit under contention", () => {
+  it("50 concurrent emits with one key, from 5 clients and 2 other processes, make one run", async () => {
+    const prefix = uniquePrefix("idem");
+    await startWorkerProcess({ url: server.url, prefix, workflows: ["idem"] });
+    const local = Array.from({ length: 5 }, () => newClient(prefix));
+    // Two more processes emit at the same moment (25 each would be the whole 50: here 2 x 15).
+    const emitters = [0, 1].map(() =>
+      spawnNode(join(fixturesDir, "emit-many.ts"), [], { FIX_URL: server.url, FIX_PREFIX: prefix, FIX_WORKFLOW: "idem", FIX_KEY: "same-key", FIX_COUNT: "15", FIX_GATE: testKey(prefix, "emit-go") }),
+    );
+    await Promise.all(emitters.map((e) => e.waitForLine("armed")));
+    await redis.set(testKey(prefix, "emit-go"), "1");
+    const localIds = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => local[i % local.length]!.emitWorkflow("idem", { n: i }, { idempotencyKey: "same-key" }).then((h) => h.id)),
+    );
+    const remote = await Promise.all(
+      emitters.map(async (e) => {
+        const line = await e.waitForLine(/^ids /);
+        return JSON.parse(line.slice(4)) as string[];
+      }),
+    );
+    const ids = [...localIds, ...remote.flat()];
+    expect(ids).toHaveLength(50);
+    expect(new Set(ids).size).toBe(1);
+
+    const c = local[0]!;
+    const run = await waitFor("the run to finish", async () => {
+      const r = await c.getRun(ids[0]!);
+      return r?.status === "succeeded" ? r : undefined;
+    });
+    expect((await c.listRuns({ workflow: "idem", limit: 100 })).map((r) => r.id)).toEqual([ids[0]]);
+    expect(await redis.get(testKey(prefix, "idem-calls"))).toBe("1");
+    expect((run.output as { calls: number }).calls).toBe(1);
+    // the key still returns the same (finished) run
+    expect((await c.emitWorkflow("idem", { n: 99 }, { idempotencyKey: "same-key" })).id).toBe(ids[0]);
+    // a different key is a different run
+    const other = await c.emitWorkflow("idem", { n: 100 }, { idempotencyKey: "other-key" });
+    expect(other.id).not.toBe(ids[0]);
+    await other.result({ timeoutMs: 10_000 });
+  });
+});
+
+describe("maxConcurrency across worker processes", () => {
+  it("never runs more than maxConcurrency (2) runs at once over two processes, and reaches it", async () => {
+    const prefix = uniquePrefix("limited");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["limited"], concurrency: 4 };
+    await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    const c = newClient(prefix);
+    const handles = await Promise.all(Array.from({ length: 10 }, () => c.emitWorkflow("limited", {})));
+    await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
+
+    const observed = (await redis.lrange(k("observed"), 0, -1)).map(Number);
+    expect(observed).toHaveLength(10);
+    expect(Math.max(...observed)).toBeLessThanOrEqual(2);
+    expect(Math.max(...observed)).toBe(2);
+
+    // The same from the timestamps: sweep the start/end events.
+    const spans = (await redis.lrange(k("spans"), 0, -1)).map((s) => JSON.parse(s) as { id: string; pid: number; start?: number; end?: number });
+    const events = spans.map((s) => (s.start !== undefined ? { t: s.start, d: 1 } : { t: s.end!, d: -1 })).sort((a, b) => a.t - b.t || a.d - b.d);
+    let cur = 0;
+    let max = 0;
+    for (const e of events) max = Math.max(max, (cur += e.d));
+    expect(max).toBeLessThanOrEqual(2);
+    // both processes took part
+    expect(new Set(spans.map((s) => s.pid)).size).toBe(2);
+    const runs = await c.listRuns({ workflow: "limited", limit: 50 });
+    expect(runs).toHaveLength(10);
+    expect(runs.every((r) => r.status === "succeeded")).toBe(true);
+  });
+});

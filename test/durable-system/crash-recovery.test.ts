@@ -1,0 +1,121 @@
+/**
+ * A worker process dies (SIGKILL) in the middle of a run: its lease expires, the reaper of
+ * another worker process puts the run back on its queue, and that worker finishes it.
+ * Steps that completed before the crash are not executed again; the step that was running
+ * when the process died runs again (at-least-once).
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
+import { Redis } from "ioredis";
+import { createClient, type Client } from "../../src/index.js";
+import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/deadline.js";
+import { killAllChildren, startWorkerProcess, testKey, uniquePrefix } from "./helpers.js";
+
+let server: RedisServerHandle;
+let redis: Redis;
+const clients: Client[] = [];
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+afterEach(async () => {
+  await killAllChildren();
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+async function finished(client: Client, id: string): Promise<NonNullable<Awaited<ReturnType<Client["getRun"]>>>> {
+  return waitFor(
+    `run ${id} to finish`,
+    async () => {
+      const run = await client.getRun(id);
+      return run && ["succeeded", "failed", "canceled"].includes(run.status) ? run : undefined;
+    },
+    20_000,
+    50,
+  );
+}
+
+describe("crash recovery across worker processes", () => {
+  it("SIGKILL after step A completed: another worker finishes the run and A is not called again", async () => {
+    const prefix = uniquePrefix("crash-after-a");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["crash-after-a"], leaseMs: 1000, reaperIntervalMs: 200 };
+    const first = await startWorkerProcess(opts);
+    const client = createClient({ url: server.url, prefix });
+    clients.push(client);
+
+    const handle = await client.emitWorkflow("crash-after-a", {});
+    // Step B is running in the first process: A is recorded.
+    await waitFor("step b to start in the first worker", async () => (await redis.lrange(k("b-entered"), 0, -1)).includes(String(first.pid)));
+    const before = await client.getRunSteps(handle.id);
+    expect(before.find((s) => s.name === "a")?.status).toBe("succeeded");
+    expect(await redis.get(k("a-calls"))).toBe("1");
+
+    await first.kill();
+    await redis.set(k("go"), "1");
+    const second = await startWorkerProcess(opts);
+
+    const run = await finished(client, handle.id);
+    expect(run.status, `run ended ${run.status}: ${JSON.stringify(run.error)}`).toBe("succeeded");
+    const output = run.output as { a: number; b: number; finishedBy: number };
+    expect(output.finishedBy).toBe(second.pid);
+    expect(output.a).toBe(1); // the stored result of A, not a second call
+    expect(await redis.get(k("a-calls"))).toBe("1");
+    expect(await redis.get(k("b-calls"))).toBe("2"); // B was interrupted, so it ran again
+    expect(run.attempt).toBeGreaterThanOrEqual(1);
+
+    const steps = await client.getRunSteps(handle.id);
+    expect(steps.map((s) => s.name)).toEqual(["a", "b"]);
+    expect(steps.every((s) => s.status === "succeeded")).toBe(true);
+    expect(await handle.result({ timeoutMs: 5000 })).toEqual(output);
+  });
+
+  it("SIGKILL inside step A: A runs again on the other worker and the run still succeeds", async () => {
+    const prefix = uniquePrefix("crash-in-a");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["crash-in-a"], leaseMs: 1000, reaperIntervalMs: 200 };
+    const first = await startWorkerProcess(opts);
+    const client = createClient({ url: server.url, prefix });
+    clients.push(client);
+
+    const handle = await client.emitWorkflow("crash-in-a", {});
+    await waitFor("step a to start in the first worker", async () => (await redis.lrange(k("a-entered"), 0, -1)).includes(String(first.pid)));
+    await first.kill();
+    await redis.set(k("go"), "1");
+    const second = await startWorkerProcess(opts);
+
+    const run = await finished(client, handle.id);
+    expect(run.status, `run ended ${run.status}: ${JSON.stringify(run.error)}`).toBe("succeeded");
+    expect(await redis.get(k("a-calls"))).toBe("2");
+    expect(await redis.get(k("b-calls"))).toBe("1");
+    expect(run.output).toEqual({ a: 2, b: 1, finishedBy: second.pid });
+  });
+
+  it("a worker started before the crash takes over (both processes alive, one killed)", async () => {
+    const prefix = uniquePrefix("takeover");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["crash-after-a"], leaseMs: 1000, reaperIntervalMs: 200 };
+    const [w1, w2] = await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    const client = createClient({ url: server.url, prefix });
+    clients.push(client);
+
+    const handle = await client.emitWorkflow("crash-after-a", {});
+    const holder = await waitFor("step b to start in one worker", async () => (await redis.lrange(k("b-entered"), 0, -1))[0]);
+    const [victim, survivor] = Number(holder) === w1.pid ? [w1, w2] : [w2, w1];
+    await victim.kill();
+    await redis.set(k("go"), "1");
+
+    const started = Date.now();
+    const run = await finished(client, handle.id);
+    expect(run.status).toBe("succeeded");
+    expect((run.output as { finishedBy: number }).finishedBy).toBe(survivor.pid);
+    expect(await redis.get(k("a-calls"))).toBe("1");
+    // lease 1000 ms + reaper 200 ms: the takeover should not take much longer than the lease
+    expect(Date.now() - started).toBeLessThan(8000);
+  });
+});

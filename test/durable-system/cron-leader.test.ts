@@ -1,0 +1,69 @@
+/**
+ * Two worker processes register the same every-second cron workflow. Only the cron leader emits
+ * ticks, and each tick becomes at most one run, even while both processes run for several ticks.
+ */
+import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
+import { Redis } from "ioredis";
+import { createClient, type Client } from "../../src/index.js";
+import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { waitFor } from "../helpers/deadline.js";
+import { killAllChildren, startWorkerProcess, testKey, uniquePrefix } from "./helpers.js";
+
+let server: RedisServerHandle;
+let redis: Redis;
+let client: Client | undefined;
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url);
+});
+afterEach(async () => {
+  await killAllChildren();
+  await client?.close();
+  client = undefined;
+});
+afterAll(async () => {
+  redis.disconnect();
+  await server.stop();
+});
+
+const ms = (d: Date | number | string | null | undefined) => (d == null ? NaN : new Date(d).getTime());
+
+describe("cron with two worker processes", () => {
+  it("emits exactly one run per tick", async () => {
+    const prefix = uniquePrefix("cron");
+    const opts = { url: server.url, prefix, workflows: ["cron-tick"], leaseMs: 1000, reaperIntervalMs: 200 };
+    const workers = await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    client = createClient({ url: server.url, prefix });
+    const c = client;
+
+    // Let both processes run side by side for a little over 4 ticks after the first one.
+    await waitFor("a first cron run", async () => (await redis.llen(testKey(prefix, "cron-runs"))) >= 1, 10_000);
+    const firstSeen = Date.now();
+    await waitFor("4 more ticks", async () => Date.now() - firstSeen > 4300, 10_000, 100);
+    await Promise.all(workers.map((w) => w.signal("SIGTERM")));
+
+    const runs = await c.listRuns({ workflow: "cron-tick", limit: 100 });
+    const created = runs.map((r) => ms(r.createdAt)).sort((a, b) => a - b);
+    expect(created.every((t) => Number.isFinite(t))).toBe(true);
+    // ≥ 4 ticks in ~4.3 s (a tick may be skipped while the previous run still holds the only slot)
+    expect(runs.length).toBeGreaterThanOrEqual(4);
+    expect(runs.length).toBeLessThanOrEqual(7);
+
+    // A tick is emitted within a moment of its second: rounding to the nearest second names it.
+    const ticks = created.map((t) => Math.round(t / 1000));
+    const perTick = new Map<number, number>();
+    for (const t of ticks) perTick.set(t, (perTick.get(t) ?? 0) + 1);
+    const doubled = [...perTick.entries()].filter(([, n]) => n > 1);
+    expect(doubled, `ticks with more than one run: ${JSON.stringify(doubled)}; created at ${JSON.stringify(created)}`).toEqual([]);
+    // consecutive runs are about a second apart, never two in the same tick
+    for (let i = 1; i < created.length; i++) expect(created[i]! - created[i - 1]!).toBeGreaterThan(500);
+
+    // Every run that was emitted ran once (no duplicate executions), on either process.
+    const executed = (await redis.lrange(testKey(prefix, "cron-runs"), 0, -1)).map((s) => JSON.parse(s) as { id: string; pid: number });
+    const finishedRuns = runs.filter((r) => r.status === "succeeded").map((r) => r.id);
+    const executedIds = executed.map((e) => e.id);
+    expect(new Set(executedIds).size).toBe(executedIds.length);
+    for (const id of finishedRuns) expect(executedIds).toContain(id);
+  });
+});
