@@ -67,3 +67,21 @@ describe("cron with two worker processes", () => {
     for (const id of finishedRuns) expect(executedIds).toContain(id);
   });
 });
+
+describe("cron registered by two different apps", () => {
+  it("still makes at most one run per tick (each tick is emitted with its own idempotency key)", async () => {
+    const prefix = uniquePrefix("cron-apps");
+    const opts = { url: server.url, prefix, workflows: ["cron-tick"], leaseMs: 1000, reaperIntervalMs: 200 };
+    const workers = await Promise.all([startWorkerProcess({ ...opts, app: "app-a" }), startWorkerProcess({ ...opts, app: "app-b" })]);
+    client = createClient({ url: server.url, prefix });
+    const c = client;
+    await waitFor("a first cron run", async () => (await redis.llen(testKey(prefix, "cron-runs"))) >= 1, 10_000);
+    const firstSeen = Date.now();
+    await waitFor("3 more ticks", async () => Date.now() - firstSeen > 3300, 10_000, 100);
+    await Promise.all(workers.map((w) => w.signal("SIGTERM")));
+    const runs = await c.listRuns({ workflow: "cron-tick", limit: 100 });
+    expect(runs.length).toBeGreaterThanOrEqual(3);
+    const ticks = runs.map((r) => Math.round(ms(r.createdAt) / 1000));
+    expect(new Set(ticks).size, `created at ${JSON.stringify(runs.map((r) => ms(r.createdAt)))}`).toBe(ticks.length);
+  });
+});
