@@ -30,7 +30,12 @@ export async function loadWorkflowFile(file: string, cwd = process.cwd()): Promi
     return (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
     const err = ensureError(e);
-    throw new DurunError(`cannot load ${file}: ${err.message.split("\n")[0] ?? ""}`, { code: "LOAD_FAILED", cause: err });
+    const code = (err as { code?: unknown }).code;
+    const hint =
+      code === "ERR_REQUIRE_CYCLE_MODULE" || code === "ERR_REQUIRE_ESM" || /Cannot use import statement/.test(err.message)
+        ? ' (workflow files are ES modules: add "type": "module" to the nearest package.json, or name the file .mts)'
+        : "";
+    throw new DurunError(`cannot load ${file}: ${err.message.split("\n")[0] ?? ""}${hint}`, { code: "LOAD_FAILED", cause: err });
   }
 }
 

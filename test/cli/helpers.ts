@@ -3,7 +3,7 @@
  * repository (as an installed package would), and a runner for `node dist/cli/main.js`.
  */
 import { spawn } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,7 +20,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** A scratch project: `dir` has `examples/` (a copy) and `node_modules/durun` → this repo. */
+/**
+ * A scratch project: `dir` has a `package.json` (ESM), `examples/` (a copy) and
+ * `node_modules/durun` → this repo, as if durun were installed.
+ */
 export interface Project {
   dir: string;
   /** The database path the tests pass with `--db`. */
@@ -34,6 +37,7 @@ export interface Project {
 export function makeProject(): Project {
   const dir = mkdtempSync(join(tmpdir(), "durun-cli-"));
   mkdirSync(join(dir, "node_modules"));
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "scratch", private: true, type: "module" }));
   symlinkSync(ROOT, join(dir, "node_modules", "durun"), "dir");
   cpSync(join(ROOT, "examples"), join(dir, "examples"), { recursive: true, filter: (src) => !src.includes("/examples/durable") });
   const db = join(dir, "state", "durun.db");
