@@ -25,6 +25,17 @@ interface WorkerFlags {
 
 const TS_EXT = new Set([".ts", ".mts", ".cts", ".tsx"]);
 
+/** How a run left this worker, as printed. */
+const OUTCOME: Record<string, string> = {
+  succeeded: "succeeded",
+  failed: "failed",
+  retry: "failed this attempt, retry scheduled",
+  parked: "parked (sleep, event or child wait)",
+  canceled: "canceled",
+  lost: "lost its lease (taken over by another worker)",
+  error: "ended with an error",
+};
+
 /** Registers `durun worker` on the program. */
 export function registerWorker(program: Command): void {
   const cmd = addCommand(program, "worker")
@@ -32,14 +43,14 @@ export function registerWorker(program: Command): void {
     .requiredOption("--import <file>", "a module that defines workflows (repeat for several)", collect, [])
     .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
     .option("--queues <list>", "comma-separated queues to take runs from (default: the queues of the imported workflows)")
-    .option("--concurrency <n>", "runs executed at once by this worker", "4")
+    .option("--concurrency <n>", "runs executed at once by this worker", "1")
     .option("--app <name>", "the app name the workflows' metadata is published under (default: the imported file names)")
     .option("--lease-ms <n>", "how long a run stays claimed without a lease renewal")
     .option("--quiet", "do not print a line per run")
     .option("--verbose", "print stacks with errors");
   action(cmd, async (flags: WorkerFlags) => {
     const url = resolveRedisUrl(flags.url);
-    const concurrency = positiveInt(flags.concurrency ?? "4", "--concurrency");
+    const concurrency = positiveInt(flags.concurrency ?? "1", "--concurrency");
     const leaseMs = flags.leaseMs === undefined ? undefined : positiveInt(flags.leaseMs, "--lease-ms");
     const queues = flags.queues === undefined ? undefined : flags.queues.split(",").map((q) => q.trim()).filter(Boolean);
     if (queues !== undefined && queues.length === 0) throw new UsageError("--queues must name at least one queue");
@@ -48,18 +59,32 @@ export function registerWorker(program: Command): void {
     await importModules(files);
 
     const app = flags.app ?? files.map((f) => basename(f, extname(f))).join("+");
-    const log = (line: string) => {
-      if (!flags.quiet) process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-    };
+    const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+    const startedAt = new Map<string, number>();
     const worker: Worker = await startWorker({
       app,
       url,
       concurrency,
       ...(queues !== undefined ? { queues } : {}),
       ...(leaseMs !== undefined ? { leaseMs } : {}),
+      ...(flags.quiet
+        ? {}
+        : {
+            onRunEvent: (e) => {
+              if (e.type === "start") {
+                startedAt.set(e.runId, Date.now());
+                log(`run ${e.runId} ${e.workflow} started (attempt ${e.attempt})`);
+                return;
+              }
+              const t0 = startedAt.get(e.runId);
+              startedAt.delete(e.runId);
+              const took = t0 === undefined ? "" : ` in ${Date.now() - t0}ms`;
+              const why = e.error ? `: ${e.error.message.replace(/\s*\n\s*/g, " ")}` : "";
+              log(`run ${e.runId} ${e.workflow} ${OUTCOME[e.outcome ?? "error"] ?? e.outcome}${took}${why}`);
+            },
+          }),
     });
-    process.stdout.write(`worker started: app ${app}, concurrency ${concurrency}${queues ? `, queues ${queues.join(",")}` : ""}, ${redact(url)}\n`);
-    void log;
+    process.stdout.write(`worker started: app ${app}, concurrency ${concurrency}, queues ${worker.queues.join(",")}, ${redact(url)}\n`);
 
     await new Promise<void>((resolveStop) => {
       let stopping = false;
