@@ -6,13 +6,15 @@
  *   values give equal text whatever the key or insertion order of objects, Maps and Sets.
  * - `hashValue` is the sha256 hex (full 64 characters) of the canonical encoding, computed in
  *   one pass, except that a `File` contributes its path (as given) and content hash, a `Dir`
- *   its path and hash over its files, a registered codec its own `hash()`, and error stacks
- *   are left out.
+ *   its path and hash over its files, a registered codec its own `hash()`, binary data its
+ *   sha256 (instead of base64), and error stacks are left out.
  * - `undefined` is a value: `{a: undefined}` and `{}` encode and hash differently, as do
  *   `undefined` and `null`.
  * - `-0` is kept: it round-trips as `-0` and hashes differently from `0`.
  * - `Buffer` and `Uint8Array` with the same bytes are different values (each round-trips as
  *   itself).
+ * - A `File` or `Dir` is identified by its path as given (`"a.txt"` and `"./a.txt"` differ) and
+ *   its content; relative paths keep hashes independent of where the project lives.
  */
 import { SerializationError } from "../errors.js";
 import { decodeTree } from "./decode.js";

@@ -180,25 +180,26 @@ export class Dir {
     return `Dir(${this.path})`;
   }
 
-  /** Relative paths (with `/`) of every file below, sorted. */
+  /**
+   * Relative paths (with `/`) of every file below, sorted. Entries are visited in name order
+   * and a linked directory is skipped only when it is one of its own ancestors, so the list
+   * does not depend on the order the file system returns entries in.
+   */
   #list(): string[] {
     const out: string[] = [];
-    const visited = new Set<string>();
+    const ancestors = new Set<string>();
     const walk = (absolute: string, prefix: string): void => {
       let real: string;
-      try {
-        real = realpathSync(absolute);
-      } catch {
-        return;
-      }
-      if (visited.has(real)) return;
-      visited.add(real);
       let entries;
       try {
+        real = realpathSync(absolute);
         entries = readdirSync(absolute, { withFileTypes: true });
       } catch {
-        return;
+        return; // vanished or unreadable while walking
       }
+      if (ancestors.has(real)) return;
+      ancestors.add(real);
+      entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
       for (const entry of entries) {
         const childAbsolute = join(absolute, entry.name);
         const rel = prefix === "" ? entry.name : `${prefix}/${entry.name}`;
@@ -216,6 +217,7 @@ export class Dir {
         if (isDir) walk(childAbsolute, rel);
         else if (isFile) out.push(rel);
       }
+      ancestors.delete(real);
     };
     walk(this.#absolutePath, "");
     return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));

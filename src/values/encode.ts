@@ -14,9 +14,15 @@
 import { SerializationError } from "../errors.js";
 import { Dir } from "./dir.js";
 import { File } from "./file.js";
+import { sha256Hex } from "./hash.js";
 import { findCodec, type JsonValue, type ValueCodec } from "./registry.js";
 
-/** Typed array constructors by the name stored in `bin` values. */
+/**
+ * Typed array constructors by the name stored in `bin` values.
+ *
+ * @example
+ * new TYPED_ARRAYS["Float64Array"](buffer); // how a stored Float64Array is revived
+ */
 export const TYPED_ARRAYS = {
   Int8Array,
   Uint8Array,
@@ -67,9 +73,8 @@ function setKey(target: Record<string, JsonValue>, key: string, value: JsonValue
   else target[key] = value;
 }
 
-function base64(view: ArrayBufferView | ArrayBuffer): string {
-  const bytes = view instanceof ArrayBuffer ? Buffer.from(view) : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
-  return bytes.toString("base64");
+function bytesOf(view: ArrayBufferView | ArrayBuffer): Buffer {
+  return view instanceof ArrayBuffer ? Buffer.from(view) : Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
 /**
@@ -171,10 +176,16 @@ class Encoder {
     if (value instanceof Error) return this.#error(value);
     if (ArrayBuffer.isView(value)) {
       const type = Buffer.isBuffer(value) ? "Buffer" : proto === DataView.prototype ? "DataView" : TYPED_NAMES.get(proto as object);
-      if (type !== undefined) return { $: "bin", t: type, v: base64(value) };
+      if (type !== undefined) return this.#binary(type, value);
     }
-    if (proto === ArrayBuffer.prototype) return { $: "bin", t: "ArrayBuffer", v: base64(value as ArrayBuffer) };
+    if (proto === ArrayBuffer.prototype) return this.#binary("ArrayBuffer", value as ArrayBuffer);
     throw this.#fail(this.#unsupported(value));
+  }
+
+  /** Bytes as base64; for hashing, their sha256 instead (no base64 copy of a large buffer). */
+  #binary(type: string, value: ArrayBufferView | ArrayBuffer): JsonValue {
+    const bytes = bytesOf(value);
+    return this.#forHash ? { $: "bin", t: type, h: sha256Hex(bytes) } : { $: "bin", t: type, v: bytes.toString("base64") };
   }
 
   #unsupported(value: object): string {

@@ -199,6 +199,8 @@ describe("hashing", () => {
     ["[1,2] vs [2,1]", [1, 2], [2, 1]],
     ["[undefined] vs []", [undefined], []],
     ["Uint8Array vs Int8Array", new Uint8Array([1]), new Int8Array([1])],
+    ["different bytes", new Uint8Array([1, 2]), new Uint8Array([2, 1])],
+    ["Buffer vs Uint8Array", Buffer.from([1]), new Uint8Array([1])],
     ["Map key 1 vs '1'", new Map([[1, 1]]), new Map([["1", 1]])],
     ["NaN vs 'NaN'", Number.NaN, "NaN"],
     ["nested", { a: { b: 1 } }, { a: { b: 2 } }],

@@ -66,6 +66,16 @@ describe("Dir", () => {
     expect(rels.filter((r) => r.includes("loop"))).toStrictEqual([]);
   });
 
+  it("lists a directory linked twice under both names, whatever the entry order", () => {
+    const shared = join(root, "shared");
+    mkdirSync(shared);
+    writeFileSync(join(shared, "s.txt"), "s");
+    symlinkSync(shared, join(data, "link1"));
+    symlinkSync(shared, join(data, "link2"));
+    const rels = new Dir(data).files().map((f) => f.path.slice(data.length + 1));
+    expect(rels.filter((r) => r.startsWith("link"))).toStrictEqual(["link1/s.txt", "link2/s.txt"]);
+  });
+
   it("is stale after being stored when a file is added, removed or modified", () => {
     const stored = encodeValue(new Dir(data));
     const fresh = (): Dir => decodeValue(stored) as Dir;
