@@ -23,15 +23,23 @@ export function sha256Hex(data: string | Uint8Array): string {
   return crypto.createHash("sha256").update(data).digest("hex");
 }
 
+/** True when a string has no lone surrogates (which UTF-8 would turn into U+FFFD). */
+function isWellFormed(text: string): boolean {
+  return (text as string & { isWellFormed(): boolean }).isWellFormed();
+}
+
 /**
  * Hash of several strings joined unambiguously: each part is prefixed with its length, so
- * `hashString("ab", "c")` and `hashString("a", "bc")` differ. Used for task and call hashes.
+ * `hashString("ab", "c")` and `hashString("a", "bc")` differ (and a part with a lone surrogate
+ * is escaped, so it does not collide with U+FFFD). Used for task and call hashes.
  *
  * @example
  * const callHash = hashString("call", taskHash, argsHash);
  */
 export function hashString(...parts: string[]): string {
   let text = "";
-  for (const part of parts) text += `${part.length}:${part}`;
+  for (const part of parts) {
+    text += isWellFormed(part) ? `${part.length}:${part}` : `${part.length}!${JSON.stringify(part)}`;
+  }
   return sha256Hex(text);
 }
