@@ -1,0 +1,49 @@
+-- claim: pop up to `count` queued runs from one queue and start them under a lease, honouring
+-- each workflow's maxConcurrency across all workers. A run whose workflow is at its limit is set
+-- aside in {P}blocked:<workflow> (no spinning) and comes back when a run of it stops running.
+-- A run of a workflow this worker does not know goes back to the far end of the queue.
+-- Ids whose run is no longer queued (canceled meanwhile) are dropped.
+-- KEYS[1] queue list   KEYS[2] leases zset
+-- ARGV[1] P   ARGV[2] now ms   ARGV[3] lease ms   ARGV[4] worker token   ARGV[5] count
+-- ARGV[6..] pairs: workflow name, maxConcurrency (0 = unlimited) of the workflows this worker runs
+-- Returns {deferred, {id, lease token, run fields (HGETALL), step records (HGETALL)}, ...}
+--   where deferred = number of runs of unknown workflows put back.
+--@include common
+local now = tonumber(ARGV[2])
+local leaseUntil = now + tonumber(ARGV[3])
+local count = tonumber(ARGV[5])
+local limits = {}
+for i = 6, #ARGV, 2 do limits[ARGV[i]] = tonumber(ARGV[i + 1]) end
+local out = {0}
+local foreign = {}
+local claimed = 0
+local scanned = 0
+while claimed < count and scanned < count + 50 do
+  local id = redis.call('RPOP', KEYS[1])
+  if not id then break end
+  scanned = scanned + 1
+  local rk = k_run(id)
+  local fields = redis.call('HGETALL', rk)
+  local run = {}
+  for i = 1, #fields, 2 do run[fields[i]] = fields[i + 1] end
+  if run.status == 'queued' then
+    local wf = run.workflow
+    local limit = limits[wf]
+    if limit == nil then
+      table.insert(foreign, id)
+    elseif limit > 0 and redis.call('SCARD', k_active(wf)) >= limit then
+      redis.call('LPUSH', k_blocked(wf), id)
+    else
+      if limit > 0 then redis.call('SADD', k_active(wf), id) end
+      local token = ARGV[4] .. '.' .. ARGV[2] .. '.' .. scanned
+      redis.call('HSET', rk, 'status', 'running', 'lease', token, 'startedAt', now)
+      redis.call('ZADD', KEYS[2], leaseUntil, id)
+      move_status(id, 'queued', 'running', run.createdAt)
+      claimed = claimed + 1
+      table.insert(out, {id, token, fields, redis.call('HGETALL', k_steps(id))})
+    end
+  end
+end
+for _, id in ipairs(foreign) do redis.call('LPUSH', KEYS[1], id) end
+out[1] = #foreign
+return out

@@ -1,0 +1,339 @@
+/**
+ * The durable store: the only place that talks to Redis (through ioredis). Every state change of
+ * a run is one Lua script (./lua/); reads are plain commands, pipelined where a list is read.
+ * The rest of src/durable/ sees only this class.
+ * @internal
+ */
+import { Redis, type RedisOptions } from "ioredis";
+import { ConnectionError } from "../../errors.js";
+import { Keys } from "./keys.js";
+import { commandName, defineScripts } from "./scripts.js";
+
+/** How a store connects. */
+export interface StoreConnectOptions {
+  url: string;
+  prefix: string;
+  /** Bound on the first connection. */
+  connectTimeoutMs: number;
+  /** `true` (workers): commands wait through outages until Redis is back. */
+  waitThroughOutages: boolean;
+}
+
+/** A run claimed by a worker: its lease token, run fields and step records (raw). */
+export interface ClaimedRun {
+  id: string;
+  token: string;
+  fields: Record<string, string>;
+  steps: Record<string, string>;
+}
+
+type Raw = string | number | null | Raw[];
+type ScriptFn = (...args: Array<string | number>) => Promise<Raw>;
+
+function toRecord(flat: Raw): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (!Array.isArray(flat)) return out;
+  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  return out;
+}
+
+function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = "***";
+    return u.toString();
+  } catch {
+    return url;
+  }
+}
+
+/** Opens an ioredis connection with durun's reconnection policy (retry forever, backoff ≤ 2 s). */
+function openRedis(url: string, opts: StoreConnectOptions, extra: RedisOptions = {}): Redis {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: opts.connectTimeoutMs,
+    maxRetriesPerRequest: opts.waitThroughOutages ? null : 20,
+    retryStrategy: (times) => Math.min(50 * times, 2000),
+    enableReadyCheck: true,
+    ...extra,
+  });
+  redis.on("error", () => {
+    /* reconnection is automatic; errors surface on commands */
+  });
+  return redis;
+}
+
+/** Connects, or throws ConnectionError naming the URL within `connectTimeoutMs` (plus a little). */
+async function connectOrThrow(redis: Redis, url: string, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs + 250);
+      }),
+    ]);
+  } catch (e) {
+    redis.disconnect();
+    throw new ConnectionError(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message || String(e)}`, { cause: e });
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+}
+
+/** The Redis store of one deployment (one prefix). */
+export class RedisStore {
+  readonly keys: Keys;
+  private closed = false;
+  private readonly extra = new Set<Redis>();
+
+  private constructor(
+    private readonly redis: Redis,
+    private readonly opts: StoreConnectOptions,
+  ) {
+    this.keys = new Keys(opts.prefix);
+  }
+
+  /** Connects (bounded by `connectTimeoutMs`) and loads the scripts. */
+  static async connect(opts: StoreConnectOptions): Promise<RedisStore> {
+    const redis = openRedis(opts.url, opts);
+    defineScripts(redis);
+    await connectOrThrow(redis, opts.url, opts.connectTimeoutMs);
+    return new RedisStore(redis, opts);
+  }
+
+  private script(name: string): ScriptFn {
+    const fn = (this.redis as unknown as Record<string, ScriptFn | undefined>)[commandName(name)];
+    if (!fn) throw new Error(`Lua script "${name}" is not loaded`);
+    return fn.bind(this.redis);
+  }
+
+  private get P(): string {
+    return this.keys.base;
+  }
+
+  /** The Redis server version, e.g. `"7.0.15"`. */
+  async serverVersion(): Promise<string> {
+    const info = await this.redis.info("server");
+    return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "0";
+  }
+
+  // ---- transitions (one script each) ----
+
+  /** Creates a run; see emit-2.lua for the codes. */
+  async emit(a: {
+    id: string;
+    workflow: string;
+    queue: string;
+    maxAttempts: number | "";
+    input: string;
+    parentRunId: string;
+    idempotencyKey: string;
+    idempotencyTtlMs: number;
+    now: number;
+    runAt: number;
+    skipIfAtLimit: number;
+  }): Promise<{ code: number; id: string }> {
+    const r = (await this.script("emit")(
+      this.keys.run(a.id),
+      this.keys.idempotency(a.idempotencyKey),
+      this.P,
+      a.id,
+      a.workflow,
+      a.queue,
+      a.maxAttempts,
+      a.input,
+      a.parentRunId,
+      a.idempotencyKey,
+      a.idempotencyTtlMs,
+      a.now,
+      a.runAt,
+      a.skipIfAtLimit,
+    )) as [number, string];
+    return { code: Number(r[0]), id: String(r[1]) };
+  }
+
+  /** Claims up to `count` runs of `queue`; `limits` maps the worker's workflows to maxConcurrency (0 = none). */
+  async claim(queue: string, token: string, count: number, leaseMs: number, limits: ReadonlyArray<string | number>, now = Date.now()): Promise<{ deferred: number; runs: ClaimedRun[] }> {
+    const r = (await this.script("claim")(this.keys.queue(queue), this.keys.leases, this.P, now, leaseMs, token, count, ...limits)) as Raw[];
+    const runs: ClaimedRun[] = [];
+    for (let i = 1; i < r.length; i++) {
+      const e = r[i] as Raw[];
+      runs.push({ id: String(e[0]), token: String(e[1]), fields: toRecord(e[2] ?? null), steps: toRecord(e[3] ?? null) });
+    }
+    return { deferred: Number(r[0]), runs };
+  }
+
+  /** Waits (blocking, on a dedicated connection) until `queue` is non-empty or the timeout passes. */
+  async waitForQueue(conn: Redis, queue: string, timeoutSec: number): Promise<void> {
+    const k = this.keys.queue(queue);
+    await conn.blmove(k, k, "RIGHT", "RIGHT", timeoutSec);
+  }
+
+  /** A dedicated connection for blocking commands (closed with the store). */
+  async blockingConnection(): Promise<Redis> {
+    const conn = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
+    this.extra.add(conn);
+    await connectOrThrow(conn, this.opts.url, this.opts.connectTimeoutMs);
+    return conn;
+  }
+
+  /** Subscribes to the cancel channel; returns the subscriber connection. */
+  async onCancel(listener: (runId: string) => void): Promise<Redis> {
+    const sub = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
+    this.extra.add(sub);
+    await connectOrThrow(sub, this.opts.url, this.opts.connectTimeoutMs);
+    sub.on("message", (_channel: string, message: string) => listener(message));
+    await sub.subscribe(this.keys.cancelChannel);
+    return sub;
+  }
+
+  /** Closes a connection made by {@link blockingConnection} or {@link onCancel}. */
+  dropConnection(conn: Redis): void {
+    this.extra.delete(conn);
+    conn.disconnect();
+  }
+
+  async renew(pairs: string[], leaseMs: number): Promise<number[]> {
+    if (pairs.length === 0) return [];
+    const r = (await this.script("renew")(this.keys.leases, this.P, Date.now(), leaseMs, ...pairs)) as Raw[];
+    return r.map(Number);
+  }
+
+  async recordStep(runId: string, token: string, name: string, record: string): Promise<number> {
+    return Number(await this.script("record-step")(this.keys.run(runId), this.keys.steps(runId), token, name, record));
+  }
+
+  async complete(runId: string, token: string, output: string): Promise<number> {
+    return Number(await this.script("complete")(this.keys.run(runId), this.P, runId, token, output, Date.now()));
+  }
+
+  async fail(runId: string, token: string, error: string, mode: "retry" | "fail", delayMs: number): Promise<number> {
+    return Number(await this.script("fail")(this.keys.run(runId), this.P, runId, token, error, Date.now(), mode, delayMs));
+  }
+
+  async park(a: { runId: string; token: string; step: string; record: string; wakeAt: number; kind: "sleep" | "event" | "child"; arg: string }): Promise<number> {
+    return Number(
+      await this.script("park")(this.keys.run(a.runId), this.keys.steps(a.runId), this.P, a.runId, a.token, Date.now(), a.step, a.record, a.wakeAt, a.kind, a.arg),
+    );
+  }
+
+  async release(runId: string, token: string): Promise<number> {
+    return Number(await this.script("release")(this.keys.run(runId), this.P, runId, token));
+  }
+
+  /** Re-queues due scheduled runs and reaps expired leases, in one round trip. */
+  async promoteAndReap(limit: number): Promise<{ promoted: number; reaped: string[] }> {
+    const now = Date.now();
+    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: Array<string | number>) => unknown> & { exec(): Promise<Array<[Error | null, Raw]> | null> };
+    pipe[commandName("promote")]!(this.keys.scheduled, this.P, now, limit);
+    pipe[commandName("reap")]!(this.keys.leases, this.P, now, limit);
+    const res = (await pipe.exec()) ?? [];
+    for (const [err] of res) if (err) throw err;
+    return { promoted: Number(res[0]?.[1] ?? 0), reaped: ((res[1]?.[1] ?? []) as Raw[]).map(String) };
+  }
+
+  async cancel(runId: string, error: string): Promise<{ code: number; children: string[] }> {
+    const r = (await this.script("cancel")(this.keys.run(runId), this.P, runId, error, Date.now())) as Raw[];
+    return { code: Number(r[0]), children: r.slice(1).map(String) };
+  }
+
+  async emitEvent(a: { id: string; name: string; correlationKey: string; payload: string; now: number }): Promise<{ resumed: string[]; started: string[] }> {
+    const r = (await this.script("emit-event")(this.keys.event(a.id), this.P, a.id, a.name, a.correlationKey, a.payload, a.now)) as Raw[][];
+    return { resumed: (r[0] ?? []).map(String), started: (r[1] ?? []).map(String) };
+  }
+
+  async syncRegistry(app: string, metas: string[]): Promise<string[]> {
+    const r = (await this.script("sync-registry")(this.keys.workflows, this.keys.app(app), this.P, app, ...metas)) as Raw[];
+    return r.map(String);
+  }
+
+  async leader(app: string, token: string, leaseMs: number): Promise<boolean> {
+    return Number(await this.script("leader")(this.keys.cronLeader(app), token, leaseMs)) === 1;
+  }
+
+  // ---- reads ----
+
+  async getRunFields(id: string): Promise<Record<string, string> | undefined> {
+    const r = await this.redis.hgetall(this.keys.run(id));
+    return Object.keys(r).length ? r : undefined;
+  }
+
+  async getRunStatus(id: string): Promise<{ status: string; output: string | null; error: string | null } | undefined> {
+    const [status, output, error] = await this.redis.hmget(this.keys.run(id), "status", "output", "error");
+    return status ? { status, output: output ?? null, error: error ?? null } : undefined;
+  }
+
+  async getManyRuns(ids: string[]): Promise<Array<Record<string, string> | undefined>> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.run(id));
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, v]) => {
+      if (err) throw err;
+      const rec = v as Record<string, string>;
+      return Object.keys(rec).length ? rec : undefined;
+    });
+  }
+
+  async getSteps(id: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.steps(id));
+  }
+
+  /** Ids of an index zset, newest first. */
+  async rangeNewest(key: string, offset: number, limit: number): Promise<string[]> {
+    return this.redis.zrevrange(key, offset, offset + limit - 1);
+  }
+
+  async countMany(keys: string[]): Promise<number[]> {
+    const pipe = this.redis.pipeline();
+    for (const k of keys) pipe.zcard(k);
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, v]) => {
+      if (err) throw err;
+      return Number(v);
+    });
+  }
+
+  async workflowMetas(): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.keys.workflows);
+  }
+
+  async workflowMeta(name: string): Promise<string | null> {
+    return this.redis.hget(this.keys.workflows, name);
+  }
+
+  async getEventFields(id: string): Promise<Record<string, string> | undefined> {
+    const r = await this.redis.hgetall(this.keys.event(id));
+    return Object.keys(r).length ? r : undefined;
+  }
+
+  async getManyEvents(ids: string[]): Promise<Array<Record<string, string> | undefined>> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.keys.event(id));
+    const res = (await pipe.exec()) ?? [];
+    return res.map(([err, v]) => {
+      if (err) throw err;
+      const rec = v as Record<string, string>;
+      return Object.keys(rec).length ? rec : undefined;
+    });
+  }
+
+  async queueLength(queue: string): Promise<number> {
+    return this.redis.llen(this.keys.queue(queue));
+  }
+
+  /** Closes every connection of this store. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const c of this.extra) c.disconnect();
+    this.extra.clear();
+    try {
+      await this.redis.quit();
+    } catch {
+      this.redis.disconnect();
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Pieces shared by the worker's step implementation and `runInline`: the stored step record,
+ * the duplicate-name guard and running a step body with a signal and an optional timeout.
+ * @internal
+ */
+import { CanceledError, TimeoutError, UsageError } from "../errors.js";
+import type { StepStatus } from "./status.js";
+
+/** A step record as stored (JSON) in `{P}steps:<runId>`. @internal */
+export interface StoredStep {
+  /** Order in which the step first ran. */
+  i: number;
+  status: StepStatus;
+  /** Encoded output (values codec). */
+  output?: string;
+  /** Error JSON (see payload.ts). */
+  error?: string;
+  startedAt: number;
+  finishedAt?: number;
+  /** sleep: when it ends. */
+  wakeAt?: number;
+  /** waitForEvent / runWorkflow: when it times out (0: never). */
+  deadline?: number;
+  /** runWorkflow / emitWorkflow: the child run. */
+  childId?: string;
+  eventId?: string;
+}
+
+/** Parses the raw step hash; unreadable records are skipped (treated as not run). */
+export function parseSteps(raw: Record<string, string>): Map<string, StoredStep> {
+  const out = new Map<string, StoredStep>();
+  for (const [name, json] of Object.entries(raw)) {
+    try {
+      out.set(name, JSON.parse(json) as StoredStep);
+    } catch {
+      /* a corrupt record runs the step again */
+    }
+  }
+  return out;
+}
+
+/** Tracks the step names used by one execution of a handler. */
+export class StepNames {
+  private readonly used = new Set<string>();
+  constructor(private readonly runLabel: string) {}
+
+  claim(name: unknown, kind: string): string {
+    if (typeof name !== "string" || name === "") throw new UsageError(`${this.runLabel}: ctx.step.${kind} needs a non-empty step name`);
+    if (this.used.has(name)) {
+      throw new UsageError(`${this.runLabel}: duplicate step name "${name}" (step names must be unique within a run)`);
+    }
+    this.used.add(name);
+    return name;
+  }
+}
+
+/** The reason a run signal carries, or a CanceledError. */
+export function abortReason(signal: AbortSignal): Error {
+  const r: unknown = signal.reason;
+  return r instanceof Error ? r : new CanceledError("run canceled");
+}
+
+/**
+ * Runs a step body with its own signal (aborted with the run's signal, or on timeout); settles as
+ * soon as the body settles, the run is aborted, or the timeout fires (the body is not awaited
+ * after that: it should watch its signal).
+ */
+export async function runStepBody<T>(
+  fn: (ctx: { signal: AbortSignal }) => T | Promise<T>,
+  runSignal: AbortSignal,
+  timeoutMs: number | undefined,
+  label: string,
+): Promise<Awaited<T>> {
+  if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs > 0))) {
+    throw new UsageError(`${label}: timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+  }
+  if (runSignal.aborted) throw abortReason(runSignal);
+  const ac = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  try {
+    return await new Promise<Awaited<T>>((resolve, reject) => {
+      onAbort = () => {
+        const reason = abortReason(runSignal);
+        ac.abort(reason);
+        reject(reason);
+      };
+      runSignal.addEventListener("abort", onAbort, { once: true });
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          const e = new TimeoutError(`${label} timed out after ${timeoutMs} ms`, { timeoutMs });
+          ac.abort(e);
+          reject(e);
+        }, timeoutMs);
+      }
+      Promise.resolve()
+        .then(() => fn({ signal: ac.signal }))
+        .then((v) => resolve(v as Awaited<T>), reject);
+    });
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (onAbort) runSignal.removeEventListener("abort", onAbort);
+  }
+}

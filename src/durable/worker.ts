@@ -1,0 +1,344 @@
+/**
+ * The durable worker: claims runs of its queues from Redis and executes the workflows registered
+ * in its process.
+ *
+ * - one fetch loop per queue: claim (one script, up to the free slots), else block on BLMOVE
+ *   (a dedicated connection) until the queue is non-empty or `blmoveTimeoutSec` passes;
+ * - lease renewal every `leaseMs / 3` for every held run (one script), which also reports
+ *   cancellations; a pub/sub channel reports them faster;
+ * - a reaper every `reaperIntervalMs` (any worker): re-queues due scheduled runs and runs whose
+ *   lease expired (one pipelined round trip);
+ * - cron: one leader per `app` (a lease key), each tick emitted once (idempotency key per
+ *   schedule and tick time), skipped while the workflow is at its maxConcurrency.
+ */
+import type { Redis } from "ioredis";
+import { UsageError } from "../errors.js";
+import { workflowRegistry, type WorkflowDefinition } from "./define.js";
+import { CronRunner } from "./cron-runner.js";
+import { newId } from "./ids.js";
+import type { RedisStore } from "./redis/store.js";
+import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
+import { connectStore, workflowMetaJson } from "./shared.js";
+import { CanceledError } from "../errors.js";
+
+/** Options of {@link startWorker}. */
+export interface WorkerOptions {
+  /** Name of the application: the workflow metadata this worker publishes is grouped under it. */
+  app: string;
+  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  url: string;
+  /** Queues to serve. @default the queues of the registered workflows (or `["default"]`) */
+  queues?: string[];
+  /** Runs executed at once. @default 1 */
+  concurrency?: number;
+  /** Lease of a running run; renewed every leaseMs/3; a dead worker's runs come back after it. @default 5000 */
+  leaseMs?: number;
+  /** Blocking wait on an empty queue, in seconds. @default 1 */
+  blmoveTimeoutSec?: number;
+  /** How often due scheduled runs are promoted and expired leases reaped. @default 500 */
+  reaperIntervalMs?: number;
+  /** Key prefix of the deployment. @default "durun" */
+  prefix?: string;
+  /** Bound on connecting to Redis at start. @default 5000 */
+  connectTimeoutMs?: number;
+  /** How long `stop()` waits for held runs before handing them back. @default 10000 */
+  shutdownTimeoutMs?: number;
+  /** Idempotency window of child runs. @default 86400000 (24 h) */
+  idempotencyTtlMs?: number;
+  /** Called when a run starts or ends on this worker (for logs). */
+  onRunEvent?: (event: WorkerRunEvent) => void;
+}
+
+/** A run starting or ending on a worker. */
+export interface WorkerRunEvent {
+  type: "start" | "end";
+  runId: string;
+  workflow: string;
+  attempt: number;
+  /** For `end`: how the run left this worker. */
+  outcome?: RunOutcome | "error";
+  error?: Error;
+}
+
+/** A running worker. */
+export interface Worker {
+  /** The worker's id (part of its lease tokens). */
+  readonly id: string;
+  readonly queues: readonly string[];
+  /** Stops claiming, waits for held runs (up to shutdownTimeoutMs), hands back the rest, closes. */
+  stop(): Promise<void>;
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+interface CompiledWorkerOptions {
+  app: string;
+  url: string;
+  queues: string[];
+  concurrency: number;
+  leaseMs: number;
+  blmoveTimeoutSec: number;
+  reaperIntervalMs: number;
+  prefix: string;
+  connectTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  idempotencyTtlMs: number;
+  onRunEvent: ((e: WorkerRunEvent) => void) | undefined;
+}
+
+function num(v: unknown, field: string, def: number, min: number, integer = false): number {
+  if (v === undefined) return def;
+  if (typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
+    throw new UsageError(`startWorker: options.${field} must be ${integer ? "an integer" : "a number"} >= ${min}, got ${String(v)}`);
+  }
+  return v;
+}
+
+/** Validates worker options and fills defaults; throws UsageError naming the bad field. @internal */
+export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDefinition<unknown, unknown>>): CompiledWorkerOptions {
+  if (typeof o !== "object" || o === null) throw new UsageError("startWorker: options must be an object { app, url, ... }");
+  if (typeof o.app !== "string" || o.app === "") throw new UsageError("startWorker: options.app must be a non-empty string");
+  if (typeof o.url !== "string" || o.url === "") throw new UsageError("startWorker: options.url must be a Redis URL");
+  let queues = o.queues;
+  if (queues !== undefined) {
+    if (!Array.isArray(queues) || queues.length === 0 || queues.some((q) => typeof q !== "string" || q === "")) {
+      throw new UsageError("startWorker: options.queues must be a non-empty array of queue names");
+    }
+  } else {
+    queues = [...new Set([...defs].map((d) => d.options.queue))];
+    if (queues.length === 0) queues = ["default"];
+  }
+  if (o.prefix !== undefined && (typeof o.prefix !== "string" || o.prefix === "" || /[{}]/.test(o.prefix))) {
+    throw new UsageError("startWorker: options.prefix must be a non-empty string without braces");
+  }
+  if (o.onRunEvent !== undefined && typeof o.onRunEvent !== "function") throw new UsageError("startWorker: options.onRunEvent must be a function");
+  return {
+    app: o.app,
+    url: o.url,
+    queues: [...new Set(queues)],
+    concurrency: num(o.concurrency, "concurrency", 1, 1, true),
+    leaseMs: num(o.leaseMs, "leaseMs", 5000, 100),
+    blmoveTimeoutSec: num(o.blmoveTimeoutSec, "blmoveTimeoutSec", 1, 0.01),
+    reaperIntervalMs: num(o.reaperIntervalMs, "reaperIntervalMs", 500, 10),
+    prefix: o.prefix ?? "durun",
+    connectTimeoutMs: num(o.connectTimeoutMs, "connectTimeoutMs", 5000, 1),
+    shutdownTimeoutMs: num(o.shutdownTimeoutMs, "shutdownTimeoutMs", 10_000, 0),
+    idempotencyTtlMs: num(o.idempotencyTtlMs, "idempotencyTtlMs", 86_400_000, 1),
+    onRunEvent: o.onRunEvent,
+  };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(t);
+      resolve();
+    }, { once: true });
+  });
+
+class DurableWorker implements Worker {
+  readonly id = newId();
+  readonly queues: readonly string[];
+  private readonly held = new Map<string, HeldRun>();
+  private readonly running = new Set<Promise<void>>();
+  private free: number;
+  private slotWaiters: Array<() => void> = [];
+  private readonly stopping = new AbortController();
+  private readonly loops: Promise<void>[] = [];
+  private readonly blocking: Redis[] = [];
+  private timers: NodeJS.Timeout[] = [];
+  private stopped: Promise<void> | undefined;
+  private cron: CronRunner | undefined;
+  private readonly limits: Array<string | number> = [];
+
+  constructor(
+    private readonly store: RedisStore,
+    private readonly o: CompiledWorkerOptions,
+    private readonly defs: Map<string, WorkflowDefinition<unknown, unknown>>,
+  ) {
+    this.queues = o.queues;
+    this.free = o.concurrency;
+    for (const d of defs.values()) this.limits.push(d.name, Number.isFinite(d.options.maxConcurrency) ? d.options.maxConcurrency : 0);
+  }
+
+  async start(): Promise<void> {
+    await this.store.syncRegistry(this.o.app, [...this.defs.values()].map((d) => workflowMetaJson(d, this.o.app)));
+    await this.store.onCancel((id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
+    for (const q of this.o.queues) this.loops.push(this.fetchLoop(q));
+    const every = (ms: number, fn: () => Promise<void>) => {
+      let busy = false;
+      this.timers.push(
+        setInterval(() => {
+          if (busy || this.stopping.signal.aborted) return;
+          busy = true;
+          fn().catch(() => {}).finally(() => (busy = false));
+        }, ms),
+      );
+    };
+    every(Math.max(50, Math.floor(this.o.leaseMs / 3)), () => this.renewLeases());
+    every(this.o.reaperIntervalMs, () => this.reap());
+    if ([...this.defs.values()].some((d) => d.options.cron.length > 0)) {
+      this.cron = new CronRunner(this.store, this.o.app, this.id, [...this.defs.values()], this.o.idempotencyTtlMs);
+      this.cron.start();
+    }
+  }
+
+  private async acquire(): Promise<number> {
+    while (this.free === 0 && !this.stopping.signal.aborted) await new Promise<void>((r) => this.slotWaiters.push(r));
+    const n = this.free;
+    this.free = 0;
+    return n;
+  }
+
+  private releaseSlots(n: number): void {
+    this.free += n;
+    const w = this.slotWaiters;
+    this.slotWaiters = [];
+    for (const r of w) r();
+  }
+
+  private async fetchLoop(queue: string): Promise<void> {
+    let conn: Redis | undefined;
+    let failures = 0;
+    while (!this.stopping.signal.aborted) {
+      const n = await this.acquire();
+      if (this.stopping.signal.aborted) {
+        this.releaseSlots(n);
+        break;
+      }
+      let claimed;
+      try {
+        claimed = await this.store.claim(queue, this.id, n, this.o.leaseMs, this.limits);
+        failures = 0;
+      } catch {
+        this.releaseSlots(n);
+        failures++;
+        await sleep(Math.min(2000, 50 * failures), this.stopping.signal);
+        continue;
+      }
+      this.releaseSlots(n - claimed.runs.length);
+      for (const c of claimed.runs) this.startRun(c);
+      if (claimed.runs.length > 0) continue;
+      if (claimed.deferred > 0) {
+        await sleep(this.o.blmoveTimeoutSec * 1000, this.stopping.signal);
+        continue;
+      }
+      try {
+        conn ??= await this.store.blockingConnection();
+        if (this.stopping.signal.aborted) break;
+        this.blocking.push(conn);
+        await this.store.waitForQueue(conn, queue, this.o.blmoveTimeoutSec);
+      } catch {
+        if (!this.stopping.signal.aborted) await sleep(100, this.stopping.signal);
+      } finally {
+        if (conn) this.blocking.splice(this.blocking.indexOf(conn), 1);
+      }
+    }
+    if (conn) this.store.dropConnection(conn);
+  }
+
+  private startRun(c: Awaited<ReturnType<RedisStore["claim"]>>["runs"][number]): void {
+    const workflow = c.fields.workflow ?? "";
+    const def = this.defs.get(workflow);
+    const held: HeldRun = { id: c.id, token: c.token, workflow, abort: new AbortController(), parked: false, detached: false };
+    this.held.set(c.id, held);
+    const attempt = Number(c.fields.attempt ?? 1);
+    this.o.onRunEvent?.({ type: "start", runId: c.id, workflow, attempt });
+    const p = (async () => {
+      try {
+        if (!def) throw new Error(`workflow "${workflow}" is not registered in this worker`);
+        const outcome = await executeRun({ store: this.store, def, claimed: c, held, idempotencyTtlMs: this.o.idempotencyTtlMs });
+        this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome });
+      } catch (e) {
+        this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome: "error", error: e as Error });
+      } finally {
+        this.held.delete(c.id);
+        this.releaseSlots(1);
+      }
+    })();
+    this.running.add(p);
+    void p.finally(() => this.running.delete(p));
+  }
+
+  private async renewLeases(): Promise<void> {
+    const list = [...this.held.values()].filter((h) => !h.parked && !h.detached);
+    if (list.length === 0) return;
+    const codes = await this.store.renew(list.flatMap((h) => [h.id, h.token]), this.o.leaseMs);
+    codes.forEach((code, i) => {
+      const h = list[i];
+      if (!h || code === 1) return;
+      if (code === 2) h.abort.abort(new CanceledError(`run ${h.id} was canceled`));
+      else {
+        h.detached = true;
+        h.abort.abort(new CanceledError(`run ${h.id}: this worker lost its lease`));
+      }
+    });
+  }
+
+  private async reap(): Promise<void> {
+    for (let i = 0; i < 10; i++) {
+      const r = await this.store.promoteAndReap(200);
+      if (r.promoted < 200 && r.reaped.length < 200) return;
+    }
+  }
+
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
+    this.stopping.abort();
+    this.releaseSlots(0);
+    for (const c of this.blocking) c.disconnect();
+    this.cron?.stop();
+    await Promise.allSettled(this.loops);
+    if (this.running.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.allSettled([...this.running]),
+        new Promise<void>((r) => (timer = setTimeout(r, this.o.shutdownTimeoutMs))),
+      ]);
+      clearTimeout(timer);
+    }
+    for (const h of this.held.values()) {
+      if (h.parked || h.detached) continue;
+      h.detached = true;
+      h.abort.abort(new CanceledError(`run ${h.id}: the worker is stopping`));
+      await this.store.release(h.id, h.token).catch(() => 0);
+    }
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    await this.cron?.stopped();
+    await this.store.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.stop();
+  }
+}
+
+/**
+ * Starts a worker for the workflows registered in this process (import their modules first).
+ * Rejects with ConnectionError when Redis cannot be reached within `connectTimeoutMs`.
+ *
+ * @example
+ * const worker = await startWorker({ app: "mail", url: "redis://127.0.0.1:6379", concurrency: 4 });
+ * process.once("SIGTERM", () => void worker.stop());
+ */
+export async function startWorker(options: WorkerOptions): Promise<Worker> {
+  const defs = new Map(workflowRegistry());
+  const o = compileWorkerOptions(options, defs.values());
+  const store = await connectStore({ url: o.url, prefix: o.prefix, connectTimeoutMs: o.connectTimeoutMs, waitThroughOutages: true });
+  try {
+    const version = await store.serverVersion();
+    const [maj = 0, min = 0] = version.split(".").map(Number);
+    if (maj < 6 || (maj === 6 && min < 2)) throw new UsageError(`durun needs Redis 6.2 or later (BLMOVE); ${o.url} runs ${version}`);
+    const w = new DurableWorker(store, o, defs);
+    await w.start();
+    return w;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
