@@ -19,7 +19,7 @@ import { Redis } from "ioredis";
 import { Queue, Worker as BullWorker } from "bullmq";
 import { performance } from "node:perf_hooks";
 import { readFileSync } from "node:fs";
-import { startRedis, commandStats, resetStats, cleanStats, summarize } from "./redis.mjs";
+import { startRedis, commandStats, resetStats, cleanStats, summarize, redisCpu } from "./redis.mjs";
 
 const args = parseArgs(process.argv.slice(2));
 const N = Number(args.runs ?? 20_000);
@@ -29,7 +29,10 @@ const LAT_N = Number(args.latency ?? 500);
 const PHASE_TIMEOUT_MS = Number(args["phase-timeout"] ?? 120_000);
 const ONLY = new Set(String(args.only ?? "single,bull,ten,latency").split(","));
 
-const { defineWorkflow, createClient, startWorker } = ONLY.has("single") || ONLY.has("ten") || ONLY.has("latency") ? await import("../../dist/index.js") : { defineWorkflow: () => {} };
+// --module <path>: load the API from elsewhere (e.g. test/durable-system/api.ts through tsx, while
+// dist/ cannot be built); default: the built package.
+const modulePath = args.module ? new URL(args.module, `file://${process.cwd()}/`).href : "../../dist/index.js";
+const { defineWorkflow, createClient, startWorker } = ONLY.has("single") || ONLY.has("ten") || ONLY.has("latency") ? await import(modulePath) : { defineWorkflow: () => {} };
 
 // Commands the clients of this process send (durun's and BullMQ's ioredis connections), counted
 // in ioredis itself: commandstats also counts the commands scripts run inside Redis.
@@ -103,15 +106,22 @@ async function waitSucceeded(client, count) {
   }
 }
 
+const cpuMark = { redis: 0, node: process.cpuUsage() };
+
 async function phaseStats() {
   const s = summarize(cleanStats(await commandStats(admin)));
   s.sent = summarize(sent.byCmd);
+  s.redisCpuMs = ((await redisCpu(admin)) - cpuMark.redis) * 1000;
+  const u = process.cpuUsage(cpuMark.node);
+  s.nodeCpuMs = (u.user + u.system) / 1000;
   return s;
 }
 
 async function resetAll() {
   await resetStats(admin);
   sent.byCmd = {};
+  cpuMark.redis = await redisCpu(admin);
+  cpuMark.node = process.cpuUsage();
 }
 
 try {
@@ -273,6 +283,10 @@ if (dt && ds) {
   const perStepExec = (dt.process.total / dt.n - ds.process.total / ds.n) / 9;
   const perStepSent = (dt.process.sent.total / dt.n - ds.process.sent.total / ds.n) / 9;
   console.log(`    per extra step (10-step vs single-step run, processing): executed ${f1(perStepExec)}, sent ${f1(perStepSent)}`);
+}
+console.log("\n    CPU per item, processing phase (µs): redis-server / this node process");
+for (const [label, r] of [["durun single-step run", ds], ["BullMQ job", bq], ["durun 10-step run", dt]]) {
+  if (r) console.log(`    ${label.padEnd(22)} ${f1((r.process.redisCpuMs * 1000) / r.n).padStart(7)} / ${f1((r.process.nodeCpuMs * 1000) / r.n).padStart(7)}   (emit: ${f1((r.emit.redisCpuMs * 1000) / r.n)} / ${f1((r.emit.nodeCpuMs * 1000) / r.n)})`);
 }
 const top = (label, st) => console.log(`    ${label}: executed ${st.top} | sent ${st.sent.top}`);
 if (ds) (top("durun emit", ds.emit), top("durun process", ds.process));

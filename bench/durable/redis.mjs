@@ -98,3 +98,10 @@ export function summarize(stats) {
     .join(" ");
   return { total, scripts, others: total - scripts, top };
 }
+
+/** CPU seconds redis-server has used so far (user + sys), from INFO cpu. */
+export async function redisCpu(redis) {
+  const text = await redis.info("cpu");
+  const get = (k) => Number(new RegExp(`^${k}:([\\d.]+)`, "m").exec(text)?.[1] ?? 0);
+  return get("used_cpu_user") + get("used_cpu_sys");
+}

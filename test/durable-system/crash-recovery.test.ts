@@ -6,7 +6,7 @@
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
 import { Redis } from "ioredis";
-import { createClient, type Client } from "../../src/index.js";
+import { createClient, type Client } from "./api.js";
 import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
 import { waitFor } from "../helpers/deadline.js";
 import { killAllChildren, startWorkerProcess, testKey, uniquePrefix } from "./helpers.js";

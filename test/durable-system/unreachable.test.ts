@@ -4,7 +4,7 @@
  */
 import { describe, it, expect } from "vitest";
 import { join } from "node:path";
-import { ConnectionError, createClient, defineWorkflow, startWorker } from "../../src/index.js";
+import { ConnectionError, createClient, defineWorkflow, startWorker } from "./api.js";
 import { freePort } from "../helpers/redis-server.js";
 import { fixturesDir, spawnNode } from "./helpers.js";
 
