@@ -1,0 +1,58 @@
+/**
+ * Encoding and hashing a value for recording, in one pass where that gives the same result as
+ * `hashValue` (primitives and plain arrays/objects of them), in two passes otherwise.
+ */
+import { encodeValue, hashValue } from "../values/codec.js";
+import { sha256Hex } from "../values/hash.js";
+
+/** A value's canonical text and its value hash. */
+export interface ValueText {
+  readonly text: string;
+  readonly hash: string;
+}
+
+/** True when the hashing form of `v` equals its storage form (no File/Dir/Error/custom types). */
+function isSimple(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+    case "number":
+    case "undefined":
+    case "bigint":
+      return true;
+    case "object": {
+      if (v === null) return true;
+      if (depth > 8) return false;
+      if (Array.isArray(v)) {
+        if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+        for (const x of v) if (!isSimple(x, depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v) as unknown;
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const k in v) if (!isSimple((v as Record<string, unknown>)[k], depth + 1)) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
+/**
+ * The canonical text and hash of a value.
+ *
+ * @example
+ * valueText([1, "a"]); // { text: '[1,"a"]', hash: sha256('[1,"a"]') }
+ */
+export function valueText(v: unknown, root: string): ValueText {
+  if (typeof v === "string") {
+    const text = JSON.stringify(v);
+    return { text, hash: sha256Hex(text) };
+  }
+  if (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0)) {
+    const text = String(v);
+    return { text, hash: sha256Hex(text) };
+  }
+  const text = encodeValue(v, { root });
+  return { text, hash: isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
+}

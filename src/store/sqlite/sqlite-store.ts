@@ -1,0 +1,396 @@
+/**
+ * The SQLite implementation of {@link Store} (better-sqlite3, WAL). The default store: a file
+ * `.durun/durun.db` in the working directory, no server.
+ *
+ * Writes: one transaction per batch, multi-row INSERT statements of up to {@link CHUNK} rows,
+ * values deduplicated in memory (a value this store wrote or read is not written again).
+ * Reads: prepared statements; cache lookups take many keys per statement.
+ */
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { StoreError } from "../../errors.js";
+import { decodeValue } from "../../values/codec.js";
+import { migrate, NotDurunDatabaseError } from "./migrate.js";
+import type {
+  CacheEntry,
+  CacheKey,
+  CallDetail,
+  CallRecord,
+  ExecutionRecord,
+  Store,
+  StoreStats,
+  TaskRecord,
+  WriteBatch,
+} from "../store.js";
+
+/** Rows per multi-row INSERT statement. */
+const CHUNK = 100;
+/** Keys per cache lookup statement. */
+const LOOKUP_CHUNK = 200;
+
+type Row = Record<string, unknown>;
+
+interface TableSpec {
+  readonly sql: (n: number) => string;
+  readonly width: number;
+}
+
+function insertSql(table: string, columns: readonly string[], conflict: string): (n: number) => string {
+  const one = `(${columns.map(() => "?").join(",")})`;
+  return (n) => `INSERT INTO ${table} (${columns.join(",")}) VALUES ${Array.from({ length: n }, () => one).join(",")} ${conflict}`;
+}
+
+const EXECUTION_COLUMNS = ["id", "task_name", "args", "description", "status", "started_at", "ended_at", "error", "root_call_id", "call_count"];
+const TABLES = {
+  executions: {
+    width: EXECUTION_COLUMNS.length,
+    sql: insertSql(
+      "executions",
+      EXECUTION_COLUMNS,
+      "ON CONFLICT (id) DO UPDATE SET status = excluded.status, ended_at = excluded.ended_at, error = excluded.error, root_call_id = excluded.root_call_id, call_count = excluded.call_count",
+    ),
+  },
+  tasks: { width: 5, sql: insertSql("tasks", ["hash", "name", "namespace", "full_name", "source"], "ON CONFLICT DO NOTHING") },
+  values: { width: 2, sql: insertSql("stored_values", ["hash", "data"], "ON CONFLICT DO NOTHING") },
+  calls: {
+    width: 14,
+    sql: insertSql(
+      "calls",
+      ["id", "execution_id", "parent_id", "task_name", "task_hash", "args_hash", "call_hash", "result_hash", "final_hash", "status", "started_at", "ended_at", "error", "attempts"],
+      "ON CONFLICT (id) DO NOTHING",
+    ),
+  },
+  arguments: {
+    width: 4,
+    sql: insertSql("arguments", ["call_id", "position", "value_hash", "upstream_call_id"], "ON CONFLICT DO NOTHING"),
+  },
+  cacheEntries: {
+    width: 9,
+    sql: insertSql(
+      "cache_entries",
+      ["cache_key", "task_hash", "args_hash", "task_name", "result_hash", "final_hash", "call_hash", "reached", "created_at"],
+      "ON CONFLICT (cache_key) DO UPDATE SET result_hash = excluded.result_hash, final_hash = excluded.final_hash, call_hash = excluded.call_hash, reached = excluded.reached, created_at = excluded.created_at",
+    ),
+  },
+} satisfies Record<keyof WriteBatch, TableSpec>;
+
+const CORRUPT_CODES = new Set(["SQLITE_NOTADB", "SQLITE_CORRUPT"]);
+
+function errorText(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Options of {@link SqliteStore}. */
+export interface SqliteStoreOptions {
+  /** A file path or `":memory:"`. */
+  readonly path: string;
+}
+
+/**
+ * The SQLite store. Opening creates the parent folder and the schema; a file that is not a durun
+ * database is refused with a StoreError that says what to do.
+ *
+ * @example
+ * const store = new SqliteStore({ path: ".durun/durun.db" });
+ * await store.listExecutions({ limit: 5 });
+ * await store.close();
+ */
+export class SqliteStore implements Store {
+  readonly location: string;
+  readonly stats: StoreStats = { statements: 0 };
+  readonly #db: Database.Database;
+  readonly #insertCache = new Map<string, Database.Statement>();
+  readonly #lookupCache = new Map<number, Database.Statement>();
+  readonly #knownValues = new Set<string>();
+  readonly #knownTasks = new Set<string>();
+  #closed = false;
+
+  constructor(options: SqliteStoreOptions) {
+    const memory = options.path === ":memory:";
+    const path = memory ? ":memory:" : resolve(options.path);
+    this.location = path;
+    if (!memory) {
+      try {
+        mkdirSync(dirname(path), { recursive: true });
+      } catch (e) {
+        throw new StoreError(`cannot create the database ${path}: ${errorText(e)}; pass --db <other path>`, { cause: e });
+      }
+    }
+    let db: Database.Database;
+    try {
+      db = new Database(path);
+    } catch (e) {
+      throw new StoreError(`cannot open the database ${path}: ${errorText(e)}; pass --db <other path>`, { cause: e });
+    }
+    try {
+      if (!memory) db.pragma("journal_mode = WAL");
+      db.pragma("synchronous = NORMAL");
+      db.pragma("busy_timeout = 5000");
+      this.stats.statements += 3;
+      this.stats.statements += migrate(db);
+    } catch (e) {
+      db.close();
+      const code = (e as { code?: unknown }).code;
+      if (e instanceof NotDurunDatabaseError || (typeof code === "string" && CORRUPT_CODES.has(code))) {
+        throw new StoreError(
+          `database file ${path} is not a durun database or is corrupt (${errorText(e)}); move it away or pass --db <other path>`,
+          { cause: e },
+        );
+      }
+      throw new StoreError(`cannot open the database ${path}: ${errorText(e)}; pass --db <other path>`, { cause: e });
+    }
+    this.#db = db;
+  }
+
+  #check(): void {
+    if (this.#closed) throw new StoreError(`the store ${this.location} is closed`);
+  }
+
+  #insert(table: keyof WriteBatch, n: number): Database.Statement {
+    const key = `${table}:${n}`;
+    let st = this.#insertCache.get(key);
+    if (!st) {
+      st = this.#db.prepare(TABLES[table].sql(n));
+      this.#insertCache.set(key, st);
+    }
+    return st;
+  }
+
+  #insertRows(table: keyof WriteBatch, rows: readonly unknown[][]): void {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.length - i >= CHUNK ? CHUNK : rows.length - i;
+      const params: unknown[] = [];
+      for (let j = i; j < i + chunk; j++) for (const v of rows[j]!) params.push(v);
+      this.#insert(table, chunk).run(params);
+      this.stats.statements++;
+    }
+  }
+
+  async write(batch: WriteBatch): Promise<void> {
+    this.#check();
+    const values: unknown[][] = [];
+    for (const v of batch.values) {
+      if (this.#knownValues.has(v.hash)) continue;
+      this.#knownValues.add(v.hash);
+      values.push([v.hash, v.text]);
+    }
+    const tasks: unknown[][] = [];
+    for (const t of batch.tasks) {
+      if (this.#knownTasks.has(t.hash)) continue;
+      this.#knownTasks.add(t.hash);
+      tasks.push([t.hash, t.name, t.namespace, t.fullName, t.source]);
+    }
+    try {
+      this.#db.transaction(() => {
+        this.#insertRows(
+          "executions",
+          batch.executions.map((e) => [e.id, e.taskName, e.args, e.description, e.status, e.startedAt, e.endedAt, e.error, e.rootCallId, e.callCount]),
+        );
+        this.#insertRows("tasks", tasks);
+        this.#insertRows("values", values);
+        this.#insertRows(
+          "calls",
+          batch.calls.map((c) => [
+            c.id, c.executionId, c.parentId, c.taskName, c.taskHash, c.argsHash, c.callHash, c.resultHash, c.finalHash,
+            c.status, c.startedAt, c.endedAt, c.error, c.attempts,
+          ]),
+        );
+        this.#insertRows(
+          "arguments",
+          batch.arguments.map((a) => [a.callId, a.position, a.valueHash, a.upstreamCallId]),
+        );
+        this.#insertRows(
+          "cacheEntries",
+          batch.cacheEntries.map((c) => [
+            `${c.taskHash}:${c.argsHash}`, c.taskHash, c.argsHash, c.taskName, c.resultHash, c.finalHash, c.callHash, c.reachedText, c.createdAt,
+          ]),
+        );
+      })();
+      this.stats.statements += 2; // BEGIN, COMMIT
+    } catch (e) {
+      // The transaction rolled back: forget what we thought was written.
+      for (const v of values) this.#knownValues.delete(v[0] as string);
+      for (const t of tasks) this.#knownTasks.delete(t[0] as string);
+      throw new StoreError(`writing to ${this.location} failed: ${errorText(e)}`, { cause: e });
+    }
+  }
+
+  #lookupStatement(n: number): Database.Statement {
+    let st = this.#lookupCache.get(n);
+    if (!st) {
+      st = this.#db.prepare(
+        `SELECT c.cache_key AS k, c.task_hash, c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached,
+                r.data AS result_text, f.data AS final_text
+           FROM cache_entries c
+           JOIN stored_values r ON r.hash = c.result_hash
+           LEFT JOIN stored_values f ON f.hash = c.final_hash
+          WHERE c.cache_key IN (${Array.from({ length: n }, () => "?").join(",")})`,
+      );
+      this.#lookupCache.set(n, st);
+    }
+    return st;
+  }
+
+  async lookupCache(keys: readonly CacheKey[]): Promise<(CacheEntry | undefined)[]> {
+    this.#check();
+    const found = new Map<string, CacheEntry>();
+    const wanted = keys.map((k) => `${k.taskHash}:${k.argsHash}`);
+    for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {
+      const chunk = wanted.slice(i, i + LOOKUP_CHUNK);
+      const rows = this.#lookupStatement(chunk.length).all(chunk) as Row[];
+      this.stats.statements++;
+      for (const r of rows) {
+        found.set(r.k as string, {
+          taskHash: r.task_hash as string,
+          argsHash: r.args_hash as string,
+          resultHash: r.result_hash as string,
+          resultText: r.result_text as string,
+          finalHash: r.final_hash as string,
+          finalText: (r.final_text as string | null) ?? null,
+          callHash: r.call_hash as string,
+          reachedText: r.reached as string,
+        });
+        this.#knownValues.add(r.result_hash as string);
+        if (r.final_text !== null) this.#knownValues.add(r.final_hash as string);
+      }
+    }
+    return wanted.map((k) => found.get(k));
+  }
+
+  #get<T>(sql: string, ...params: unknown[]): T | undefined {
+    this.#check();
+    this.stats.statements++;
+    return this.#db.prepare(sql).get(...params) as T | undefined;
+  }
+
+  #all<T>(sql: string, ...params: unknown[]): T[] {
+    this.#check();
+    this.stats.statements++;
+    return this.#db.prepare(sql).all(...params) as T[];
+  }
+
+  async findCacheTaskHashes(taskName: string, argsHash: string): Promise<string[]> {
+    return this.#all<{ task_hash: string }>("SELECT task_hash FROM cache_entries WHERE task_name = ? AND args_hash = ?", taskName, argsHash).map(
+      (r) => r.task_hash,
+    );
+  }
+
+  async hasValue(hash: string): Promise<boolean> {
+    if (this.#knownValues.has(hash)) return true;
+    return this.#get("SELECT 1 AS x FROM stored_values WHERE hash = ?", hash) !== undefined;
+  }
+
+  async listExecutions(options: { limit?: number } = {}): Promise<ExecutionRecord[]> {
+    const limit = options.limit ?? 20;
+    return this.#all<Row>("SELECT * FROM executions ORDER BY started_at DESC, rowid DESC LIMIT ?", limit).map(toExecution);
+  }
+
+  async getExecution(id: string): Promise<ExecutionRecord | undefined> {
+    const exact = this.#get<Row>("SELECT * FROM executions WHERE id = ?", id);
+    if (exact) return toExecution(exact);
+    const rows = this.#all<Row>("SELECT * FROM executions WHERE id LIKE ? ESCAPE '\\' LIMIT 2", `${escapeLike(id)}%`);
+    return rows.length === 1 ? toExecution(rows[0]!) : undefined;
+  }
+
+  async getCallGraph(executionId: string): Promise<{ calls: CallRecord[] }> {
+    const exec = await this.getExecution(executionId);
+    const id = exec?.id ?? executionId;
+    return { calls: this.#all<Row>("SELECT * FROM calls WHERE execution_id = ? ORDER BY started_at, rowid", id).map(toCall) };
+  }
+
+  async getCall(id: string): Promise<CallDetail | undefined> {
+    let row = this.#get<Row>("SELECT * FROM calls WHERE id = ?", id);
+    if (!row) {
+      const rows = this.#all<Row>("SELECT * FROM calls WHERE id LIKE ? ESCAPE '\\' LIMIT 2", `${escapeLike(id)}%`);
+      if (rows.length !== 1) return undefined;
+      row = rows[0]!;
+    }
+    const call = toCall(row);
+    const args = this.#all<Row>(
+      "SELECT a.position, a.value_hash, a.upstream_call_id, v.data FROM arguments a LEFT JOIN stored_values v ON v.hash = a.value_hash WHERE a.call_id = ? ORDER BY a.position",
+      call.id,
+    ).map((a) => ({
+      position: a.position as number,
+      valueHash: a.value_hash as string,
+      upstreamCallId: (a.upstream_call_id as string | null) ?? null,
+      value: safeDecode(a.data as string | null),
+    }));
+    const resultText = call.resultHash ? await this.getValueText(call.resultHash) : undefined;
+    return { ...call, args, result: safeDecode(resultText ?? null), task: (await this.getTask(call.taskHash)) ?? null };
+  }
+
+  async getValue(hash: string): Promise<unknown> {
+    const text = await this.getValueText(hash);
+    return text === undefined ? undefined : decodeValue(text);
+  }
+
+  async getValueText(hash: string): Promise<string | undefined> {
+    return this.#get<{ data: string }>("SELECT data FROM stored_values WHERE hash = ?", hash)?.data;
+  }
+
+  async getTask(hash: string): Promise<TaskRecord | undefined> {
+    const r = this.#get<Row>("SELECT * FROM tasks WHERE hash = ?", hash);
+    if (!r) return undefined;
+    return {
+      hash: r.hash as string,
+      name: r.name as string,
+      namespace: (r.namespace as string | null) ?? null,
+      fullName: r.full_name as string,
+      source: r.source as string,
+    };
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#db.close();
+  }
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function safeDecode(text: string | null): unknown {
+  if (text === null) return undefined;
+  try {
+    return decodeValue(text);
+  } catch {
+    return undefined;
+  }
+}
+
+function toExecution(r: Row): ExecutionRecord {
+  return {
+    id: r.id as string,
+    taskName: r.task_name as string,
+    args: r.args as string,
+    description: (r.description as string | null) ?? null,
+    status: r.status as ExecutionRecord["status"],
+    startedAt: new Date(r.started_at as number),
+    endedAt: r.ended_at === null ? null : new Date(r.ended_at as number),
+    error: (r.error as string | null) ?? null,
+    rootCallId: (r.root_call_id as string | null) ?? null,
+    callCount: r.call_count as number,
+  };
+}
+
+function toCall(r: Row): CallRecord {
+  return {
+    id: r.id as string,
+    executionId: r.execution_id as string,
+    parentId: (r.parent_id as string | null) ?? null,
+    taskName: r.task_name as string,
+    taskHash: r.task_hash as string,
+    argsHash: r.args_hash as string,
+    callHash: (r.call_hash as string | null) ?? null,
+    status: r.status as CallRecord["status"],
+    startedAt: new Date(r.started_at as number),
+    endedAt: r.ended_at === null ? null : new Date(r.ended_at as number),
+    resultHash: (r.result_hash as string | null) ?? null,
+    finalHash: (r.final_hash as string | null) ?? null,
+    error: (r.error as string | null) ?? null,
+    attempts: r.attempts as number,
+  };
+}
