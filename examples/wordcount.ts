@@ -12,7 +12,7 @@
  */
 import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { task, map, Dir, File } from "durun";
+import { task, Dir, File } from "durun";
 
 /** Default input directory: the sample texts next to this file. */
 const DATA_DIR = fileURLToPath(new URL("./data", import.meta.url));
@@ -38,21 +38,24 @@ export const listInputs = task(
 );
 
 /** Counts the words of one file and writes the count to `<outDir>/<name>.count`. */
-export const countWords = task("countWords", async (outDir: string, input: File): Promise<FileCount> => {
-  const text = String(await input.read());
+export const countWords = task("countWords", async (input: File, outDir: string): Promise<FileCount> => {
+  const text = await input.read();
   const words = text.split(/\s+/).filter((w) => w !== "").length;
   const output = new File(join(outDir, `${basename(input.path)}.count`));
   await output.write(`${words}\n`);
   return { file: basename(input.path), words, output };
 });
 
-/** Adds up the per-file counts. */
+/** Fan-out: one `countWords` call per file; the calls run in parallel. */
+export const countAll = task("countAll", (files: File[], outDir: string) => files.map((f) => countWords(f, outDir)));
+
+/** Fan-in: adds up the per-file counts. */
 export const merge = task("merge", (counts: FileCount[]) => ({
   total: counts.reduce((sum, c) => sum + c.words, 0),
   files: Object.fromEntries(counts.map((c) => [c.file, c.words])),
 }));
 
-/** The pipeline: list the inputs, count each one in parallel, merge the counts. */
+/** The pipeline: list the inputs, count each one, merge the counts. */
 export const main = task("main", (dataDir: string = DATA_DIR, outDir: string = ".durun/wordcount") =>
-  merge(map(countWords.partial(outDir), listInputs(dataDir))),
+  merge(countAll(listInputs(dataDir), outDir)),
 );
