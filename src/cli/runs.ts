@@ -1,6 +1,7 @@
 /**
  * `durun runs [--workflow W] [--status S] [--limit N]`: the newest runs, one line each.
  * `durun runs <run-id>`: one run, with its steps (status, start time, duration, error).
+ * TOOK is the time from the emit to the end of the run (queueing, retries and waits included).
  */
 import type { Command } from "commander";
 import { createClient, UsageError, type RunRecord, type RunStatus, type StepRecord } from "../index.js";
@@ -68,8 +69,8 @@ export function registerRuns(program: Command): void {
 /** The run list as a table. */
 export function renderRuns(runs: readonly RunRecord[]): string {
   return table(
-    ["RUN", "WORKFLOW", "STATUS", "ATTEMPT", "CREATED", "DURATION", "ERROR"],
-    runs.map((r) => [r.id, r.workflow, r.status, `${r.attempt}/${r.maxAttempts}`, fmtTime(r.createdAt), fmtDuration(r.startedAt, r.finishedAt), truncate(fmtError(r.error), 80)]),
+    ["RUN", "WORKFLOW", "STATUS", "ATTEMPT", "CREATED", "TOOK", "ERROR"],
+    runs.map((r) => [r.id, r.workflow, r.status, `${r.attempt}/${r.maxAttempts}`, fmtTime(r.createdAt), fmtDuration(r.createdAt, r.finishedAt), failed(r) ? truncate(fmtError(r.error), 80) : ""]),
   );
 }
 
@@ -82,12 +83,12 @@ export function renderRun(run: RunRecord, steps: readonly StepRecord[]): string 
     `attempt   ${run.attempt}/${run.maxAttempts}`,
     `created   ${fmtTime(run.createdAt)}`,
     `started   ${fmtTime(run.startedAt)}`,
-    `finished  ${fmtTime(run.finishedAt)}${run.startedAt && run.finishedAt ? ` (${fmtDuration(run.startedAt, run.finishedAt)})` : ""}`,
+    `finished  ${fmtTime(run.finishedAt)}${run.finishedAt ? ` (${fmtDuration(run.createdAt, run.finishedAt)} after it was created)` : ""}`,
   ];
   if (run.parentRunId) lines.push(`parent    ${run.parentRunId}`);
   lines.push(`input     ${truncate(fmtValue(run.input), 200)}`);
   if (run.status === "succeeded") lines.push(`output    ${truncate(fmtValue(run.output), 200)}`);
-  if (run.error !== undefined && run.error !== null) lines.push(`error     ${fmtError(run.error)}`);
+  if (run.error !== undefined && run.error !== null) lines.push(`${failed(run) ? "error     " : "last error"} ${fmtError(run.error)}${failed(run) ? "" : " (of an earlier attempt)"}`);
   let out = lines.join("\n") + "\n\n";
   if (steps.length === 0) out += "no steps\n";
   else
@@ -96,6 +97,11 @@ export function renderRun(run: RunRecord, steps: readonly StepRecord[]): string 
       steps.map((s) => [s.name, s.status, fmtTime(s.startedAt), fmtDuration(s.startedAt, s.finishedAt), truncate(fmtError(s.error), 100)]),
     );
   return out;
+}
+
+/** A run whose error is its outcome (not the error of an earlier, retried attempt). */
+function failed(r: RunRecord): boolean {
+  return r.status === "failed" || r.status === "canceled";
 }
 
 function truncate(s: string, n: number): string {

@@ -98,7 +98,7 @@ describe("durun worker / emit / runs", () => {
     expect(one.stdout).toMatch(/status\s+succeeded/);
     expect(one.stdout).toMatch(/^double\s+succeeded\s+\d{4}-\d\d-\d\dT\S+\s+\d+ms/m);
     expect(one.stdout).toMatch(/^check\s+succeeded/m);
-    expect(one.stdout).toContain('{"doubled":42,"checked":true}');
+    expect(JSON.parse(/^output\s+(.*)$/m.exec(one.stdout)![1]!)).toEqual({ doubled: 42, checked: true });
 
     // graceful stop on SIGTERM
     const exit = await worker.signal("SIGTERM");
@@ -129,41 +129,52 @@ describe("durun worker / emit / runs", () => {
   it("bad input: one-line errors and non-zero exits", async () => {
     const worker = await startCliWorker(["--url", server.url]);
 
-    const unknown = await runCli(["emit", "no-such-workflow", "--url", server.url]);
+    const port = await freePort();
+    const down = (args: string[]) => runCli([...args, "--url", `redis://127.0.0.1:${port}`], {}, 20_000);
+    // independent invocations, run side by side
+    const [unknown, badJson, badStatus, badLimit, noRun, missingFile, badUrl, downEmit, downRuns, downWorker] = await Promise.all([
+      runCli(["emit", "no-such-workflow", "--url", server.url]),
+      runCli(["emit", "cli-double", "--input", "{x:1", "--url", server.url]),
+      runCli(["runs", "--status", "sleeping", "--url", server.url]),
+      runCli(["runs", "--limit", "lots", "--url", server.url]),
+      runCli(["runs", "no-such-run", "--url", server.url]),
+      runCli(["worker", "--import", "does/not/exist.ts", "--url", server.url]),
+      runCli(["runs", "--url", "http://example.com"]),
+      down(["emit", "cli-double"]),
+      down(["runs"]),
+      down(["worker", "--import", workflows]),
+    ]);
+
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
     expect(unknown.stderr).toMatch(/^error: .*no-such-workflow/);
 
-    const badJson = await runCli(["emit", "cli-double", "--input", "{x:1", "--url", server.url]);
     expect(badJson.code).toBe(2);
     expect(badJson.stderr.split("\n")[0]).toMatch(/^error: --input is not valid JSON/);
 
-    const badStatus = await runCli(["runs", "--status", "sleeping", "--url", server.url]);
     expect(badStatus.code).toBe(2);
     expect(badStatus.stderr.split("\n")[0]).toMatch(/^error: --status must be one of/);
 
-    const badLimit = await runCli(["runs", "--limit", "lots", "--url", server.url]);
     expect(badLimit.code).toBe(2);
 
-    const noRun = await runCli(["runs", "no-such-run", "--url", server.url]);
     expect(noRun.code).toBe(1);
     expect(noRun.stderr.trim()).toBe('error: no run with id "no-such-run"');
 
-    const missingFile = await runCli(["worker", "--import", "does/not/exist.ts", "--url", server.url]);
     expect(missingFile.code).toBe(2);
     expect(missingFile.stderr.split("\n")[0]).toMatch(/^error: --import: no such file/);
 
-    const badUrl = await runCli(["runs", "--url", "http://example.com"]);
     expect(badUrl.code).toBe(2);
 
     // an unreachable Redis is an error within a bounded time, not a hang
-    const port = await freePort();
-    for (const args of [["emit", "cli-double", "--url", `redis://127.0.0.1:${port}`], ["runs", "--url", `redis://127.0.0.1:${port}`], ["worker", "--import", workflows, "--url", `redis://127.0.0.1:${port}`]]) {
-      const down = await runCli(args, {}, 20_000);
-      expect(down.code, `${args[0]}: ${down.stderr}`).toBe(1);
-      expect(down.stderr.split("\n")[0]).toMatch(/^error: .*(connect|reach|ECONNREFUSED|Redis)/i);
-      expect(down.ms).toBeLessThan(15_000);
+    for (const r of [downEmit, downRuns, downWorker]) {
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr.trim().split("\n")).toHaveLength(1);
+      expect(r.stderr).toMatch(/^error: cannot connect to Redis at redis:\/\/127\.0\.0\.1:\d+/);
+      expect(r.ms).toBeLessThan(15_000);
     }
+    // nothing was written by the failed emits
+    const ghost = await runCli(["runs", "--workflow", "no-such-workflow", "--url", server.url]);
+    expect(ghost.stdout.trim()).toBe("no runs");
     expect(await worker.signal("SIGTERM")).toEqual({ code: 0, signal: null });
   });
 });
