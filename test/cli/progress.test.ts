@@ -1,6 +1,11 @@
 /** The progress display, driven directly with scheduler events. */
 import { describe, expect, it } from "vitest";
 import { Progress, formatDuration } from "../../src/cli/progress.js";
+import type { SchedulerEvent } from "../../src/scheduler/scheduler.js";
+
+function ev(type: SchedulerEvent["type"], callId: string, taskName: string, error?: Error): SchedulerEvent {
+  return { type, callId, taskName, executionId: "e1", ...(error ? { error } : {}) };
+}
 
 function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
   const s = { text: "", isTTY, columns: 80, write(chunk: string) { s.text += chunk; return true; } };
@@ -10,12 +15,12 @@ function fakeStream(isTTY: boolean): NodeJS.WriteStream & { text: string } {
 describe("Progress", () => {
   it("counts calls by their latest state", () => {
     const p = new Progress({ stream: fakeStream(false) });
-    p.onEvent({ type: "pending", callId: "a", taskName: "t" });
-    p.onEvent({ type: "pending", callId: "b", taskName: "t" });
-    p.onEvent({ type: "running", callId: "a", taskName: "t" });
+    p.onEvent(ev("pending", "a", "t"));
+    p.onEvent(ev("pending", "b", "t"));
+    p.onEvent(ev("running", "a", "t"));
     expect(p.snapshot()).toEqual({ pending: 1, running: 1, done: 0, cached: 0, failed: 0 });
-    p.onEvent({ type: "done", callId: "a", taskName: "t" });
-    p.onEvent({ type: "cached", callId: "b", taskName: "t" });
+    p.onEvent(ev("done", "a", "t"));
+    p.onEvent(ev("cached", "b", "t"));
     expect(p.snapshot()).toEqual({ pending: 0, running: 0, done: 1, cached: 1, failed: 0 });
     expect(p.total).toBe(2);
     p.stop();
@@ -25,11 +30,11 @@ describe("Progress", () => {
     const s = fakeStream(false);
     let t = 0;
     const p = new Progress({ stream: s, now: () => t });
-    p.onEvent({ type: "pending", callId: "abcdefghij", taskName: "count" });
+    p.onEvent(ev("pending", "abcdefghij", "count"));
     t = 5;
-    p.onEvent({ type: "running", callId: "abcdefghij", taskName: "count" });
+    p.onEvent(ev("running", "abcdefghij", "count"));
     t = 1500;
-    p.onEvent({ type: "failed", callId: "abcdefghij", taskName: "count", error: new Error("bad\nthing") });
+    p.onEvent(ev("failed", "abcdefghij", "count", new Error("bad\nthing")));
     p.stop();
     expect(s.text).toBe("[   5 ms] running count (abcdefgh)\n[  1.5 s] failed  count (abcdefgh): bad\n");
     expect(p.summary()).toBe("0 done, 0 cached, 1 failed (1 call, 1.5 s)");
@@ -38,7 +43,7 @@ describe("Progress", () => {
   it("redraws one line in place on a terminal, at a bounded rate", () => {
     const s = fakeStream(true);
     const p = new Progress({ stream: s, intervalMs: 10_000 });
-    for (let i = 0; i < 100; i++) p.onEvent({ type: "pending", callId: `c${i}`, taskName: "t" });
+    for (let i = 0; i < 100; i++) p.onEvent(ev("pending", `c${i}`, "t"));
     expect(s.text.split("\r\x1b[2K").filter((x) => x !== "")).toHaveLength(1);
     expect(s.text).toMatch(/pending 1 {2}running 0 {2}done 0 {2}cached 0 {2}failed 0/);
     expect(s.text).not.toContain("\n");
@@ -49,7 +54,7 @@ describe("Progress", () => {
   it("is silent with quiet", () => {
     const s = fakeStream(false);
     const p = new Progress({ stream: s, quiet: true });
-    p.onEvent({ type: "running", callId: "a", taskName: "t" });
+    p.onEvent(ev("running", "a", "t"));
     p.stop();
     expect(s.text).toBe("");
   });
