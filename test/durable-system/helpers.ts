@@ -117,6 +117,8 @@ export interface WorkerFixtureOptions {
   leaseMs?: number;
   reaperIntervalMs?: number;
   blmoveTimeoutSec?: number;
+  /** How long stop() waits for held runs before handing them back. */
+  shutdownTimeoutMs?: number;
 }
 
 /** Starts test/durable-system/fixtures/worker.ts in a child process and waits until its worker runs. */
@@ -130,6 +132,7 @@ export async function startWorkerProcess(o: WorkerFixtureOptions): Promise<Child
     FIX_LEASE_MS: String(o.leaseMs ?? 1000),
     FIX_REAPER_MS: String(o.reaperIntervalMs ?? 200),
     FIX_BLMOVE_SEC: String(o.blmoveTimeoutSec ?? 1),
+    FIX_SHUTDOWN_MS: String(o.shutdownTimeoutMs ?? 10_000),
   });
   await child.waitForLine("ready", 30_000);
   return child;
