@@ -3,6 +3,7 @@
  * `postgres://` URL. The only module that knows which implementations exist.
  */
 import { StoreError } from "../errors.js";
+import { PostgresStore } from "./postgres/postgres-store.js";
 import { SqliteStore } from "./sqlite/sqlite-store.js";
 import type { Store } from "./store.js";
 
@@ -19,7 +20,7 @@ export function openStore(db: string | undefined): Store {
   const spec = db ?? DEFAULT_DB;
   if (typeof spec !== "string" || spec === "") throw new StoreError(`db must be a path or URL, got ${JSON.stringify(spec)}`);
   if (/^postgres(ql)?:\/\//i.test(spec)) {
-    throw new StoreError("PostgreSQL store not available yet; use a SQLite path (e.g. --db .durun/durun.db)");
+    return new PostgresStore({ url: spec });
   }
   if (spec === ":memory:") return new SqliteStore({ path: ":memory:" });
   if (spec.startsWith("sqlite:")) {
