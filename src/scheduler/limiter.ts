@@ -67,7 +67,9 @@ export class Limiter {
         throw new UsageError(`task "${taskName}" needs ${need[name]} of "${name}" but the scheduler's limits allow ${cap}`);
       }
     }
-    if (this.#queue.length === 0 && this.#fits(need)) {
+    // Waiting calls are blocked by a resource (a slot freed by `release` goes to them first), so
+    // a call that fits now may start now.
+    if (this.#fits(need)) {
       this.#take(need);
       return undefined;
     }

@@ -15,6 +15,7 @@ import { collectFiles, decodeValue, findStale, hashString } from "../values/code
 import { containsExpression, describeValue, type Expression, type ExpressionNode } from "../tasks/expression.js";
 import { isExpressionValue, lookupDefinition } from "../tasks/registry.js";
 import { resolveTask } from "../tasks/task.js";
+import { LazyValue } from "../tasks/codecs.js";
 import type { ResolvedTask, TaskHandle } from "../tasks/task-handle.js";
 import type { Executor } from "../executors/executor.js";
 import type { CacheEntry, CallStatus, ReachedTask, Store } from "../store/store.js";
@@ -94,6 +95,7 @@ export function originalError(e: unknown): unknown {
 export class Run {
   readonly #ctx: RunContext;
   readonly #memo = new Map<string, Promise<Outcome>>();
+  readonly #nodeMemo = new WeakMap<ExpressionNode, Promise<Outcome>>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lookups: Array<{ taskHash: string; argsHash: string; resolve: (e: CacheEntry | undefined) => void; reject: (e: unknown) => void }> = [];
   readonly #recordedTasks = new Set<string>();
@@ -157,7 +159,7 @@ export class Run {
   async #evalExpression(n: ExpressionNode, frame: Frame): Promise<Evaluated> {
     switch (n.kind) {
       case "call":
-        return this.#evalCall(n.task, n.args, frame);
+        return this.#evalCallNode(n, frame);
       case "get": {
         const target = await this.#eval(n.target, frame);
         const obj = target.value as Record<string | number, unknown> | null | undefined;
@@ -195,7 +197,28 @@ export class Run {
     }
   }
 
-  async #evalCall(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Evaluated> {
+  /** A call node; a node shared by several parents (a DAG) is evaluated once. */
+  async #evalCallNode(n: Extract<ExpressionNode, { kind: "call" }>, frame: Frame): Promise<Evaluated> {
+    let p = this.#nodeMemo.get(n);
+    if (p === undefined) {
+      p = this.#startCall(n.task, n.args, frame);
+      this.#nodeMemo.set(n, p);
+    }
+    return this.#joined(await p, frame);
+  }
+
+  async #evalCall(handle: TaskHandle, args: readonly unknown[], frame: Frame): Promise<Evaluated> {
+    return this.#joined(await this.#startCall(handle, args, frame), frame);
+  }
+
+  /** Hands a finished call's reached tasks and call hash to the frame that used it. */
+  #joined(done: Outcome, frame: Frame): Evaluated {
+    for (const [k, pair] of done.reached) frame.reached.set(k, pair);
+    frame.childHashes.push(done.callHash);
+    return { value: done.value, callId: done.callId };
+  }
+
+  async #startCall(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
     // 1. Arguments: expressions inside are evaluated in the caller's frame.
     let args = rawArgs;
     let upstream: (string | undefined)[] | undefined;
@@ -227,10 +250,7 @@ export class Run {
       this.#memo.set(key, outcome);
       this.#track(outcome);
     }
-    const done = await outcome;
-    for (const [k, pair] of done.reached) frame.reached.set(k, pair);
-    frame.childHashes.push(done.callHash);
-    return { value: done.value, callId: done.callId };
+    return outcome;
   }
 
   #track(p: Promise<unknown>): void {
@@ -356,7 +376,7 @@ export class Run {
         this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "failed", startedAt, attempts, null, null, null, errorText(original), true);
         throw err;
       }
-      const t = valueText(result, `result of ${name}`);
+      const t = valueText(containsExpression(result) ? new LazyValue(result) : result, `result of ${name}`);
       resultText = t.text;
       resultHash = t.hash;
     }

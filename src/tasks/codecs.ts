@@ -11,7 +11,7 @@
  */
 import { SerializationError } from "../errors.js";
 import { hashString, hashValue, registerValueCodec, type JsonValue } from "../values/codec.js";
-import { Expression, type ErrorClass, type ExpressionNode } from "./expression.js";
+import { Expression, isPlainStructure, type ErrorClass, type ExpressionNode } from "./expression.js";
 import { isExpressionValue, isTaskValue, lookupDefinition, type CompiledTaskOptions } from "./registry.js";
 import { makeTask, resolveTask, taskReference } from "./task.js";
 import type { TaskHandle } from "./task-handle.js";
@@ -20,6 +20,26 @@ import type { TaskHandle } from "./task-handle.js";
 export const TASK_TAG = "durun.Task";
 /** Tag of stored expressions. */
 export const EXPRESSION_TAG = "durun.Expression";
+/** Tag of a stored value containing expressions, encoded as one graph. */
+export const LAZY_TAG = "durun.Lazy";
+const REF_TAG = "durun.ExprRef";
+
+/**
+ * Wraps a value that contains expressions (in arrays and plain objects) so it is stored as one
+ * expression graph: an expression shared by several places is stored once. Decoding gives back
+ * the value itself, not the wrapper.
+ *
+ * @example
+ * encodeValue(new LazyValue([step(a), step(a)])); // `step(a)` stored once
+ */
+export class LazyValue {
+  constructor(readonly value: unknown) {}
+}
+
+/** A reference to the n-th node of a stored expression graph (internal to the codec). */
+class ExprRef {
+  constructor(readonly id: number) {}
+}
 
 function overridesJson(o: Readonly<Partial<CompiledTaskOptions>>): JsonValue {
   const out: Record<string, JsonValue> = {};
@@ -76,9 +96,125 @@ export function registerTaskCodecs(): void {
   registerValueCodec<Expression<unknown>>({
     tag: EXPRESSION_TAG,
     test: (v): v is Expression<unknown> => isExpressionValue(v),
-    encode: (e, encodeChild) => encodeNode(e.node, encodeChild),
-    decode: (data, decodeChild) => new Expression(decodeNode(record(data, "expression"), decodeChild)),
+    encode: (e, encodeChild) => encodeGraph(e, encodeChild),
+    decode: (data, decodeChild) => decodeGraph(data, decodeChild) as Expression<unknown>,
   });
+  registerValueCodec<LazyValue>({
+    tag: LAZY_TAG,
+    test: (v): v is LazyValue => v instanceof LazyValue,
+    encode: (w, encodeChild) => encodeGraph(w.value, encodeChild),
+    // Decodes to the value itself (with its expressions), not to a wrapper.
+    decode: (data, decodeChild) => decodeGraph(data, decodeChild) as LazyValue,
+  });
+  registerValueCodec<ExprRef>({
+    tag: REF_TAG,
+    test: (v): v is ExprRef => v instanceof ExprRef,
+    encode: (r) => r.id,
+    decode: (data) => {
+      if (typeof data !== "number") throw new SerializationError("malformed stored expression reference");
+      return new ExprRef(data);
+    },
+  });
+}
+
+/** The children of a node that may hold expressions. */
+function nodeChildren(n: ExpressionNode): unknown[] {
+  switch (n.kind) {
+    case "call":
+      return [n.args];
+    case "get":
+      return [n.target];
+    case "cond":
+      return [n.predicate, n.then, n.otherwise];
+    case "seq":
+      return [n.items];
+    case "catch":
+      return [n.expr];
+    case "map":
+      return [n.list];
+  }
+}
+
+/** Calls `visit` for every expression inside `v` (through arrays and plain objects). */
+function eachExpression(v: unknown, visit: (e: Expression<unknown>) => void): void {
+  if (isExpressionValue(v)) visit(v as Expression<unknown>);
+  else if (isPlainStructure(v)) for (const x of Object.values(v)) eachExpression(x, visit);
+}
+
+/** A copy of `v` with every expression replaced by its reference. */
+function withRefs(v: unknown, ids: ReadonlyMap<Expression<unknown>, number>): unknown {
+  if (isExpressionValue(v)) return new ExprRef(ids.get(v as Expression<unknown>)!);
+  if (Array.isArray(v)) return v.map((x) => withRefs(x, ids));
+  if (isPlainStructure(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: withRefs(x, ids), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
+  return v;
+}
+
+/** A copy of `v` with every reference replaced by its expression. */
+function withExpressions(v: unknown, built: readonly Expression<unknown>[]): unknown {
+  if (v instanceof ExprRef) {
+    const e = built[v.id];
+    if (e === undefined) throw new SerializationError(`malformed stored expression: reference ${v.id} to a later node`);
+    return e;
+  }
+  if (Array.isArray(v)) return v.map((x) => withExpressions(x, built));
+  if (isPlainStructure(v)) {
+    for (const [k, x] of Object.entries(v)) (v as Record<string, unknown>)[k] = withExpressions(x, built);
+  }
+  return v;
+}
+
+/**
+ * Encodes a value holding expressions as a graph: every expression once, children before
+ * parents, references by position. `{ n: [node...], r: root }`.
+ */
+function encodeGraph(root: unknown, encodeChild: (child: unknown) => JsonValue): JsonValue {
+  const ids = new Map<Expression<unknown>, number>();
+  const order: Expression<unknown>[] = [];
+  // Iterative post-order DFS (graphs can be deep).
+  const stack: Array<{ e: Expression<unknown>; expanded: boolean }> = [];
+  const onStack = new Set<Expression<unknown>>();
+  eachExpression(root, (e) => stack.push({ e, expanded: false }));
+  stack.reverse();
+  while (stack.length > 0) {
+    const top = stack[stack.length - 1]!;
+    if (ids.has(top.e)) {
+      stack.pop();
+      continue;
+    }
+    if (top.expanded) {
+      stack.pop();
+      onStack.delete(top.e);
+      ids.set(top.e, order.length);
+      order.push(top.e);
+      continue;
+    }
+    top.expanded = true;
+    onStack.add(top.e);
+    const kids: Expression<unknown>[] = [];
+    for (const c of nodeChildren(top.e.node)) eachExpression(c, (e) => kids.push(e));
+    for (let i = kids.length - 1; i >= 0; i--) {
+      const k = kids[i]!;
+      if (onStack.has(k)) throw new SerializationError("cannot store an expression that contains itself");
+      if (!ids.has(k)) stack.push({ e: k, expanded: false });
+    }
+  }
+  const nodes = order.map((e) => encodeNode(e.node, (child) => encodeChild(withRefs(child, ids))));
+  return { n: nodes, r: encodeChild(withRefs(root, ids)) };
+}
+
+function decodeGraph(data: JsonValue, decodeChild: (child: JsonValue) => unknown): unknown {
+  const r = record(data, "expression graph");
+  const nodes = r["n"];
+  if (!Array.isArray(nodes) || r["r"] === undefined) throw new SerializationError("malformed stored expression graph");
+  const built: Expression<unknown>[] = [];
+  for (const n of nodes) {
+    built.push(new Expression(decodeNode(record(n, "expression"), (child) => withExpressions(decodeChild(child), built))));
+  }
+  return withExpressions(decodeChild(r["r"]), built);
 }
 
 function encodeNode(n: ExpressionNode, encodeChild: (child: unknown) => JsonValue): JsonValue {

@@ -45,7 +45,6 @@ CREATE TABLE calls (
   attempts      INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX calls_execution ON calls (execution_id, started_at);
-CREATE INDEX calls_parent ON calls (parent_id);
 
 CREATE TABLE arguments (
   call_id           TEXT NOT NULL,
@@ -54,7 +53,6 @@ CREATE TABLE arguments (
   upstream_call_id  TEXT,
   PRIMARY KEY (call_id, position)
 ) WITHOUT ROWID;
-CREATE INDEX arguments_upstream ON arguments (upstream_call_id) WHERE upstream_call_id IS NOT NULL;
 
 CREATE TABLE cache_entries (
   cache_key    TEXT PRIMARY KEY,
@@ -67,4 +65,3 @@ CREATE TABLE cache_entries (
   reached      TEXT NOT NULL,
   created_at   INTEGER NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX cache_entries_name ON cache_entries (task_name, args_hash);

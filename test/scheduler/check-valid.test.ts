@@ -1,0 +1,55 @@
+import { describe, expect, it } from "vitest";
+import { task } from "../../src/tasks/task.js";
+import { cached, makeScheduler, ns, ran } from "./helpers.js";
+
+describe("scheduler: full vs shallow checking", () => {
+  function define(checkValid: "full" | "shallow") {
+    const namespace = ns();
+    const counter = { n: 0 };
+    // `cache: false` below a cached parent: with full checking (single reduction) the parent's
+    // recorded result is evaluated again, so the uncached sub-call runs every time; with shallow
+    // checking (ultimate reduction) the parent's final result is reused whole.
+    const tick = task("tick", (x: number) => {
+      counter.n++;
+      return x;
+    }, { namespace, cache: false });
+    const leaf = task("leaf", (x: number) => x * 2, { namespace });
+    const main = task("main", (x: number) => [leaf(x), tick(x)], { namespace, checkValid });
+    return { namespace, counter, main, leaf };
+  }
+
+  it("full: re-evaluates the recorded result, visiting every sub-call", async () => {
+    const { counter, main } = define("full");
+    const { scheduler, events } = makeScheduler();
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    events.length = 0;
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    expect(counter.n).toBe(2);
+    expect(cached(events).sort()).toEqual(["leaf", "main"]);
+    expect(ran(events)).toEqual(["tick"]);
+  });
+
+  it("shallow: reuses the final result whole while every reached task is unchanged", async () => {
+    const { counter, main, namespace } = define("shallow");
+    const { scheduler, events } = makeScheduler();
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    events.length = 0;
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    expect(counter.n).toBe(1);
+    expect(cached(events)).toEqual(["main"]);
+    expect(ran(events)).toEqual([]);
+
+    // A task reached below changed: the whole result is not reused; the recorded result is
+    // evaluated again, so only the changed sub-task runs.
+    task("leaf", (x: number) => x * 3, { namespace });
+    events.length = 0;
+    expect(await scheduler.run(main(2))).toEqual([6, 2]);
+    expect(ran(events).sort()).toEqual(["leaf", "tick"]);
+    expect(cached(events)).toEqual(["main"]);
+
+    // And the new final result is recorded for the next run.
+    events.length = 0;
+    expect(await scheduler.run(main(2))).toEqual([6, 2]);
+    expect(ran(events)).toEqual([]);
+  });
+});
