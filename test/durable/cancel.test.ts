@@ -39,6 +39,13 @@ const parent = defineWorkflow("cancel-parent", { maxConcurrency: Infinity }, asy
 
 const quickOne = defineWorkflow("cancel-quick", { maxConcurrency: Infinity }, async () => "quick");
 
+const gates = new Map<string, () => void>();
+const single = defineWorkflow("cancel-single", { maxConcurrency: 1 }, async (ctx: WorkflowContext<{ key: string }>) => {
+  events.push(`${ctx.input.key}:single-start`);
+  if (ctx.input.key === "A") await new Promise<void>((r) => gates.set("A", r));
+  return ctx.input.key;
+});
+
 describe("durable: cancellation", () => {
   const env = useDurableEnv();
 
@@ -97,5 +104,21 @@ describe("durable: cancellation", () => {
     await new Promise((r) => setTimeout(r, 600));
     expect((await client.getRun(h.id))?.status).toBe("canceled");
     expect((await client.getStats()).byStatus.canceled).toBe(1);
+  });
+
+  it("a run canceled while set aside by maxConcurrency does not strand the runs behind it", async () => {
+    await env.worker({ concurrency: 4 });
+    const client = env.client();
+    const a = await client.emitWorkflow(single, { key: "A" });
+    await waitFor("A to run", () => gates.has("A"));
+    const b = await client.emitWorkflow(single, { key: "B" });
+    const c = await client.emitWorkflow(single, { key: "C" });
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await client.getRun(b.id))?.status).toBe("queued");
+    expect(await client.cancelRun(b.id)).toBe(true);
+    gates.get("A")!();
+    expect(await a.result({ timeoutMs: 5_000 })).toBe("A");
+    expect(await c.result({ timeoutMs: 5_000 })).toBe("C");
+    expect(events).not.toContain("B:single-start");
   });
 });

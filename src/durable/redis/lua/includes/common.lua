@@ -26,10 +26,15 @@ end
 local function release_slot(id, wf)
   redis.call('SREM', k_active(wf), id)
   redis.call('ZREM', K_LEASES, id)
-  local b = redis.call('RPOP', k_blocked(wf))
-  if b then
-    local q = redis.call('HGET', k_run(b), 'queue')
-    if q then redis.call('RPUSH', k_queue(q), b) end
+  -- skip ids that are no longer queued (canceled while set aside)
+  for _ = 1, 100 do
+    local b = redis.call('RPOP', k_blocked(wf))
+    if not b then return end
+    local r = redis.call('HMGET', k_run(b), 'status', 'queue')
+    if r[1] == 'queued' then
+      redis.call('RPUSH', k_queue(r[2]), b)
+      return
+    end
   end
 end
 
