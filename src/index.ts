@@ -43,3 +43,21 @@ export type { Client, RunHandle, RunRecord, RunStatus, StepRecord } from "./dura
 export { startWorker } from "./durable/worker.js";
 export type { Worker, WorkerOptions } from "./durable/worker.js";
 export { runInline } from "./durable/run-inline.js";
+export { RUN_STATUS, STEP_STATUS } from "./durable/status.js";
+export type { StepStatus } from "./durable/status.js";
+export type {
+  CronSchedule,
+  EventTrigger,
+  OnFailureContext,
+  RetryOptions,
+  RunInfo,
+  StepApi,
+  StepRunOptions,
+  StepRunWorkflowOptions,
+  WaitForEventOptions,
+  WorkflowHandler,
+  WorkflowRef,
+} from "./durable/define.js";
+export type { ClientOptions, EmitOptions, EventRecord, RunError, Stats, WorkflowMeta } from "./durable/client.js";
+export type { WorkerRunEvent } from "./durable/worker.js";
+export type { InlineStep, RunInlineOptions, RunInlineResult } from "./durable/run-inline.js";
