@@ -4,7 +4,7 @@
  * so a task must be defined at the top level of a module, not inside a function or a test body.
  * Arguments and results cross as encoded values; errors come back with name, message and stack.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,9 +15,9 @@ import type { Executor, ExecutorCall, ThreadsExecutorConfig } from "./executor.j
 import type { ThreadJob, ThreadReply } from "./thread-protocol.js";
 
 /** The worker entry: the compiled `.js` next to this file, or a bootstrap that loads the `.ts` through tsx. */
-function workerFilename(): string {
+function workerFilename(): { filename: string; tempDir: string | undefined } {
   const self = import.meta.url;
-  if (self.endsWith(".js")) return new URL("./thread-worker.js", self).href;
+  if (self.endsWith(".js")) return { filename: new URL("./thread-worker.js", self).href, tempDir: undefined };
   const workerUrl = new URL("./thread-worker.ts", self).href;
   let tsxApi: string;
   try {
@@ -38,7 +38,7 @@ function workerFilename(): string {
       "",
     ].join("\n"),
   );
-  return pathToFileURL(file).href;
+  return { filename: pathToFileURL(file).href, tempDir: dir };
 }
 
 /** Rebuilds an error that crossed from a worker thread. */
@@ -58,13 +58,16 @@ function reviveError(e: { name: string; message: string; stack: string | undefin
  */
 export class ThreadsExecutor implements Executor {
   readonly #pool: Piscina<ThreadJob, ThreadReply>;
+  readonly #tempDir: string | undefined;
   /** Thread id of the worker that ran the last call (for tests and diagnostics). */
   lastThreadId: number | undefined;
 
   constructor(config: ThreadsExecutorConfig) {
     const size = config.size ?? Math.min(8, availableParallelism());
     if (!Number.isInteger(size) || size < 1) throw new UsageError(`threads executor: "size" must be an integer >= 1, got ${String(config.size)}`);
-    this.#pool = new Piscina<ThreadJob, ThreadReply>({ filename: workerFilename(), maxThreads: size, minThreads: 0, idleTimeout: 5_000 });
+    const { filename, tempDir } = workerFilename();
+    this.#tempDir = tempDir;
+    this.#pool = new Piscina<ThreadJob, ThreadReply>({ filename, maxThreads: size, minThreads: 0, idleTimeout: 5_000 });
   }
 
   async run(call: ExecutorCall): Promise<unknown> {
@@ -83,6 +86,10 @@ export class ThreadsExecutor implements Executor {
   }
 
   async close(): Promise<void> {
-    await this.#pool.destroy();
+    try {
+      await this.#pool.destroy();
+    } finally {
+      if (this.#tempDir !== undefined) rmSync(this.#tempDir, { recursive: true, force: true });
+    }
   }
 }
