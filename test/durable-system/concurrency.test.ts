@@ -85,9 +85,11 @@ describe("maxConcurrency across worker processes", () => {
     await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
 
     const observed = (await redis.lrange(k("observed"), 0, -1)).map(Number);
-    expect(observed).toHaveLength(10);
-    expect(Math.max(...observed)).toBeLessThanOrEqual(2);
-    expect(Math.max(...observed)).toBe(2);
+    const spansRaw = await redis.lrange(k("spans"), 0, -1);
+    const detail = `observed ${JSON.stringify(observed)}; spans ${spansRaw.join(" ")}`;
+    expect(observed, detail).toHaveLength(10);
+    expect(Math.max(...observed), detail).toBeLessThanOrEqual(2);
+    expect(Math.max(...observed), detail).toBe(2);
 
     // The same from the timestamps: sweep the start/end events.
     const spans = (await redis.lrange(k("spans"), 0, -1)).map((s) => JSON.parse(s) as { id: string; pid: number; start?: number; end?: number });
@@ -95,9 +97,9 @@ describe("maxConcurrency across worker processes", () => {
     let cur = 0;
     let max = 0;
     for (const e of events) max = Math.max(max, (cur += e.d));
-    expect(max).toBeLessThanOrEqual(2);
+    expect(max, detail).toBeLessThanOrEqual(2);
     // both processes took part
-    expect(new Set(spans.map((s) => s.pid)).size).toBe(2);
+    expect(new Set(spans.map((s) => s.pid)).size, detail).toBe(2);
     const runs = await c.listRuns({ workflow: "limited", limit: 50 });
     expect(runs).toHaveLength(10);
     expect(runs.every((r) => r.status === "succeeded")).toBe(true);
