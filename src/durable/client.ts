@@ -229,6 +229,8 @@ function limitOf(v: unknown, field: string, d: number): number {
 class DurableClient implements Client {
   private storePromise: Promise<RedisStore> | undefined;
   private closed = false;
+  private doneSub: Promise<boolean> | undefined;
+  private readonly watchers = new Map<string, Set<() => void>>();
 
   constructor(private readonly o: CompiledClientOptions) {}
 
@@ -270,23 +272,66 @@ class DurableClient implements Client {
     };
   }
 
+  /** Subscribes once to the done channel; on failure result() falls back to polling. */
+  private doneChannel(store: RedisStore): Promise<boolean> {
+    this.doneSub ??= store
+      .subscribe(store.keys.doneChannel, (id) => {
+        for (const wake of this.watchers.get(id) ?? []) wake();
+      })
+      .then(
+        () => true,
+        () => {
+          this.doneSub = undefined;
+          return false;
+        },
+      );
+    return this.doneSub;
+  }
+
   private async result<O>(id: string, timeoutMs: number | undefined): Promise<O> {
+    if (timeoutMs !== undefined && (typeof timeoutMs !== "number" || !(timeoutMs >= 0))) throw new UsageError("result: options.timeoutMs must be a non-negative number");
     const store = await this.store();
     const end = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
-    let wait = 5;
-    for (;;) {
-      const s = await store.getRunStatus(id);
-      if (!s) throw new DurunError(`run ${id} does not exist`, { code: "NOT_FOUND" });
-      if (isTerminalStatus(s.status)) {
-        if (s.status === "succeeded") return decodePayload(s.output) as O;
-        const err = decodeError(s.error);
-        if (s.status === "canceled") throw err instanceof CanceledError ? err : new CanceledError(`run ${id} was canceled`, { cause: err });
-        throw err ?? new DurunError(`run ${id} failed`);
+    const subscribed = await this.doneChannel(store);
+    let wake: () => void = () => {};
+    let woken = false;
+    const watcher = () => {
+      woken = true;
+      wake();
+    };
+    let set = this.watchers.get(id);
+    if (!set) this.watchers.set(id, (set = new Set()));
+    set.add(watcher);
+    try {
+      let s = await store.watch(id);
+      let poll = 5;
+      for (;;) {
+        if (!s) throw new DurunError(`run ${id} does not exist`, { code: "NOT_FOUND" });
+        if (isTerminalStatus(s.status)) {
+          if (s.status === "succeeded") return decodePayload(s.output) as O;
+          const err = decodeError(s.error);
+          if (s.status === "canceled") throw err instanceof CanceledError ? err : new CanceledError(`run ${id} was canceled`, { cause: err });
+          throw err ?? new DurunError(`run ${id} failed`);
+        }
+        const left = end - Date.now();
+        if (left <= 0) throw new TimeoutError(`run ${id} did not finish within ${timeoutMs} ms (status ${s.status})`, { timeoutMs });
+        // with the done channel, the poll is only a safety net (e.g. a message lost in a reconnect)
+        const pollMs = subscribed ? 1000 : poll;
+        poll = Math.min(200, Math.ceil(poll * 1.5));
+        if (!woken) {
+          let timer: NodeJS.Timeout | undefined;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            timer = setTimeout(resolve, Math.min(pollMs, left));
+          });
+          clearTimeout(timer);
+        }
+        woken = false;
+        s = await store.getRunStatus(id);
       }
-      const left = end - Date.now();
-      if (left <= 0) throw new TimeoutError(`run ${id} did not finish within ${timeoutMs} ms (status ${s.status})`, { timeoutMs });
-      await new Promise((r) => setTimeout(r, Math.min(wait, left)));
-      wait = Math.min(200, Math.ceil(wait * 1.5));
+    } finally {
+      set.delete(watcher);
+      if (set.size === 0) this.watchers.delete(id);
     }
   }
 

@@ -163,7 +163,7 @@ class DurableWorker implements Worker {
 
   async start(): Promise<void> {
     await this.store.syncRegistry(this.o.app, [...this.defs.values()].map((d) => workflowMetaJson(d, this.o.app)));
-    await this.store.onCancel((id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
+    await this.store.subscribe(this.store.keys.cancelChannel, (id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
     for (const q of this.o.queues) this.loops.push(this.fetchLoop(q));
     const every = (ms: number, fn: () => Promise<void>) => {
       let busy = false;

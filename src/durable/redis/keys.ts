@@ -21,6 +21,7 @@
  * | `event:<id>`, `events`, `events:name:<name>` | hash, zsets | emitted events |
  * | `cron:leader:<app>` | string | cron leadership lease |
  * | `cancel` | pub/sub channel | ids of canceled running runs |
+ * | `done` | pub/sub channel | ids of finished runs that a client watches (`watched` field) |
  */
 export class Keys {
   /** `{<prefix>}:` — the hash-tagged base of every key. */
@@ -86,5 +87,8 @@ export class Keys {
   }
   get cancelChannel(): string {
     return `${this.base}cancel`;
+  }
+  get doneChannel(): string {
+    return `${this.base}done`;
   }
 }

@@ -178,13 +178,13 @@ export class RedisStore {
     return conn;
   }
 
-  /** Subscribes to the cancel channel; returns the subscriber connection. */
-  async onCancel(listener: (runId: string) => void): Promise<Redis> {
+  /** Subscribes to a pub/sub channel of this deployment; returns the subscriber connection. */
+  async subscribe(channel: string, listener: (message: string) => void): Promise<Redis> {
     const sub = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
     this.extra.add(sub);
     await connectOrThrow(sub, this.opts.url, this.opts.connectTimeoutMs);
     sub.on("message", (_channel: string, message: string) => listener(message));
-    await sub.subscribe(this.keys.cancelChannel);
+    await sub.subscribe(channel);
     return sub;
   }
 
@@ -257,6 +257,12 @@ export class RedisStore {
   async getRunFields(id: string): Promise<Record<string, string> | undefined> {
     const r = await this.redis.hgetall(this.keys.run(id));
     return Object.keys(r).length ? r : undefined;
+  }
+
+  /** Marks a run as watched (its end is published on the done channel) and returns its state. */
+  async watch(id: string): Promise<{ status: string; output: string | null; error: string | null } | undefined> {
+    const r = (await this.script("watch")(this.keys.run(id))) as Array<string | null>;
+    return r[0] ? { status: r[0], output: r[1] ?? null, error: r[2] ?? null } : undefined;
   }
 
   async getRunStatus(id: string): Promise<{ status: string; output: string | null; error: string | null } | undefined> {

@@ -1,12 +1,13 @@
 -- cancel: mark a run canceled unless it already finished. A running run loses its slot now and
 -- its worker is told on {P}cancel (and on its next lease renewal); a parked or queued run is
 -- removed from the schedule and wait sets (a stale queue entry is dropped at claim time).
+-- Watched runs are announced on {P}done.
 -- KEYS[1] run hash
 -- ARGV[1] P   ARGV[2] run id   ARGV[3] error (JSON)   ARGV[4] now ms
 -- Returns {code, child ids...}: code 1 canceled, 0 already finished, -3 no such run.
 --@include common
 local id = ARGV[2]
-local r = redis.call('HMGET', KEYS[1], 'status', 'workflow', 'createdAt', 'waitKey', 'waiters')
+local r = redis.call('HMGET', KEYS[1], 'status', 'workflow', 'createdAt', 'waitKey', 'waiters', 'watched')
 if not r[1] then return {-3} end
 if is_terminal(r[1]) then return {0} end
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[3], 'finishedAt', ARGV[4], 'lease', '',
@@ -19,6 +20,7 @@ if r[1] == 'running' then
 end
 move_status(id, r[1], 'canceled', r[3])
 wake_parents(r[5], id)
+if r[6] then redis.call('PUBLISH', P .. 'done', id) end
 local out = {1}
 for _, c in ipairs(redis.call('SMEMBERS', P .. 'children:' .. id)) do table.insert(out, c) end
 return out
