@@ -104,6 +104,12 @@ export function pgStoreError(e: unknown, target: PgTarget, doing: string): Store
       cause: e,
     });
   }
+  if (code === "42501") {
+    return new StoreError(
+      `PostgreSQL user "${target.user}" may not ${doing === "opening" ? "create the schema durun in" : "use"} database "${target.database}" at ${at} (${detail}): grant it (e.g. CREATE SCHEMA durun AUTHORIZATION ${target.user}) or use another user in the URL (--db or DURUN_DB)`,
+      { cause: e },
+    );
+  }
   if (e instanceof NotDurunSchemaError) {
     return new StoreError(`database ${target.location} cannot be used by durun: ${detail}; pass --db with another database`, { cause: e });
   }

@@ -304,14 +304,17 @@ export class PostgresStore implements Store {
   /** The row whose id is `id`, else the only row whose id starts with `id`, in one statement. */
   async #byIdOrPrefix(table: string, id: string): Promise<Row | undefined> {
     if (id === "") return undefined;
+    // Ids are COLLATE "C", so the prefix match is a range scan of the primary key, cut at 2.
     const rows = await this.#query(
       "reading from",
-      `SELECT * FROM ${table} WHERE id LIKE $1 ESCAPE '\\' ORDER BY (id = $2) DESC, id LIMIT 2`,
+      `SELECT *, true AS exact FROM ${table} WHERE id = $2
+       UNION ALL
+       (SELECT *, false AS exact FROM ${table} WHERE id LIKE $1 ESCAPE '\\' AND id <> $2 LIMIT 2)`,
       [`${escapeLike(id)}%`, id],
     );
-    const first = rows[0];
-    if (first === undefined) return undefined;
-    return first.id === id || rows.length === 1 ? first : undefined;
+    const exact = rows.find((r) => r.exact === true);
+    if (exact !== undefined) return exact;
+    return rows.length === 1 ? rows[0] : undefined;
   }
 
   async getCallGraph(executionId: string): Promise<{ calls: CallRecord[] }> {
