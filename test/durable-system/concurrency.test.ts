@@ -75,11 +75,14 @@ describe("idempotent emit under contention", () => {
 });
 
 describe("maxConcurrency across worker processes", () => {
-  it("never runs more than maxConcurrency (2) runs at once over two processes, and reaches it", async () => {
+  it("never runs more than maxConcurrency (2) runs at once over three processes, and reaches it", async () => {
     const prefix = uniquePrefix("limited");
     const k = (n: string) => testKey(prefix, n);
-    const opts = { url: server.url, prefix, workflows: ["limited"], concurrency: 4 };
-    await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    // three processes with one slot each: 3 slots for a limit of 2, and reaching 2 takes two
+    // processes, so the limit is enforced across processes (one process with several slots may
+    // legitimately take every run)
+    const opts = { url: server.url, prefix, workflows: ["limited"], concurrency: 1 };
+    await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts), startWorkerProcess(opts)]);
     const c = newClient(prefix);
     const handles = await Promise.all(Array.from({ length: 10 }, () => c.emitWorkflow("limited", {})));
     await Promise.all(handles.map((h) => h.result({ timeoutMs: 20_000 })));
@@ -98,8 +101,8 @@ describe("maxConcurrency across worker processes", () => {
     let max = 0;
     for (const e of events) max = Math.max(max, (cur += e.d));
     expect(max, detail).toBeLessThanOrEqual(2);
-    // both processes took part
-    expect(new Set(spans.map((s) => s.pid)).size, detail).toBe(2);
+    // at least two processes took part
+    expect(new Set(spans.map((s) => s.pid)).size, detail).toBeGreaterThanOrEqual(2);
     const runs = await c.listRuns({ workflow: "limited", limit: 50 });
     expect(runs).toHaveLength(10);
     expect(runs.every((r) => r.status === "succeeded")).toBe(true);
