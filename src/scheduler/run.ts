@@ -21,7 +21,7 @@ import type { Executor } from "../executors/executor.js";
 import type { CacheEntry, CallStatus, ReachedTask, Store } from "../store/store.js";
 import type { Limiter } from "./limiter.js";
 import type { RecordBuffer } from "./record-buffer.js";
-import { valueText } from "./value-text.js";
+import { mayHoldFiles, storedText, valueText } from "./value-text.js";
 
 /** A progress event (see `SchedulerOptions.onEvent`). */
 export interface SchedulerEvent {
@@ -282,8 +282,8 @@ export class Run {
   }
 
   /** True when every reached task is still registered with the same hash. */
-  #reachedValid(reachedText: string): ReadonlyMap<string, ReachedTask> | undefined {
-    const list = JSON.parse(reachedText) as ReachedTask[];
+  #reachedValid(rt: ResolvedTask, reachedText: string): ReadonlyMap<string, ReachedTask> | undefined {
+    const list = reachedText === "" ? [[rt.fullName, rt.hash] as const] : (JSON.parse(reachedText) as ReachedTask[]);
     const out = new Map<string, ReachedTask>();
     for (const pair of list) {
       const def = lookupDefinition(pair[0]);
@@ -327,10 +327,10 @@ export class Run {
     if (this.#ctx.useCache && rt.options.cache) {
       entry = await this.#lookup(rt.hash, argsHash);
       if (entry !== undefined && rt.options.checkValid === "shallow" && entry.finalText !== null) {
-        const reached = this.#reachedValid(entry.reachedText);
+        const reached = this.#reachedValid(rt, entry.reachedText);
         if (reached !== undefined) {
           const final = decodeValue(entry.finalText);
-          if (findStale(final).length === 0) {
+          if (!mayHoldFiles(entry.finalText) || findStale(final).length === 0) {
             this.#emit("cached", callId, name);
             this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "cached", startedAt, 0, entry.resultHash, entry.finalHash, entry.callHash, null, false);
             return { value: final, callId, callHash: entry.callHash, reached };
@@ -339,7 +339,7 @@ export class Run {
       }
       if (entry !== undefined) {
         result = decodeValue(entry.resultText);
-        const stale = findStale(result);
+        const stale = mayHoldFiles(entry.resultText) ? findStale(result) : [];
         if (stale.length > 0) {
           for (const s of stale) staleFiles.push(s.path);
           entry = undefined;
@@ -376,7 +376,7 @@ export class Run {
         this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "failed", startedAt, attempts, null, null, null, errorText(original), true);
         throw err;
       }
-      const t = valueText(containsExpression(result) ? new LazyValue(result) : result, `result of ${name}`);
+      const t = storedText(containsExpression(result) ? new LazyValue(result) : result, `result of ${name}`);
       resultText = t.text;
       resultHash = t.hash;
     }
@@ -395,7 +395,7 @@ export class Run {
         }
         throw e;
       }
-      const t = valueText(final, `final result of ${name}`);
+      const t = storedText(final, `final result of ${name}`);
       finalText = t.text;
       finalHash = t.hash;
     }
@@ -413,7 +413,8 @@ export class Run {
           resultHash,
           finalHash,
           callHash,
-          reachedText: JSON.stringify([...frame.reached.values()]),
+          // A call that reached no other task stores no list (its own task is implied).
+          reachedText: frame.reached.size === 1 ? "" : JSON.stringify([...frame.reached.values()]),
           createdAt: Date.now(),
         });
         buffer.added(1);

@@ -11,6 +11,11 @@ export interface ValueText {
   readonly hash: string;
 }
 
+/** True when a stored text may hold files or directories (which must be checked before reuse). */
+export function mayHoldFiles(text: string): boolean {
+  return text.includes('"$":"file"') || text.includes('"$":"dir"');
+}
+
 /** True when the hashing form of `v` equals its storage form (no File/Dir/Error/custom types). */
 function isSimple(v: unknown, depth: number): boolean {
   switch (typeof v) {
@@ -45,6 +50,22 @@ function isSimple(v: unknown, depth: number): boolean {
  * valueText([1, "a"]); // { text: '[1,"a"]', hash: sha256('[1,"a"]') }
  */
 export function valueText(v: unknown, root: string): ValueText {
+  return encodeAndHash(v, root, false);
+}
+
+/**
+ * The canonical text of a value and the sha256 of that text: the key under which a result is
+ * stored (one pass; unlike `hashValue`, an error's stack is part of it, which is right for
+ * storage but not for cache keys).
+ *
+ * @example
+ * storedText(bigResult); // { text, hash: sha256(text) }
+ */
+export function storedText(v: unknown, root: string): ValueText {
+  return encodeAndHash(v, root, true);
+}
+
+function encodeAndHash(v: unknown, root: string, fromText: boolean): ValueText {
   if (typeof v === "string") {
     const text = JSON.stringify(v);
     return { text, hash: sha256Hex(text) };
@@ -54,5 +75,5 @@ export function valueText(v: unknown, root: string): ValueText {
     return { text, hash: sha256Hex(text) };
   }
   const text = encodeValue(v, { root });
-  return { text, hash: isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
+  return { text, hash: fromText || isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
 }

@@ -118,7 +118,10 @@ export interface CacheEntry {
   /** Encoded final result, or `null` if not stored. */
   readonly finalText: string | null;
   readonly callHash: string;
-  /** Tasks reached below the call (JSON array of {@link ReachedTask}), parsed lazily. */
+  /**
+   * Tasks reached below the call (JSON array of {@link ReachedTask}), parsed lazily; `""`
+   * when the call reached no task but its own.
+   */
   readonly reachedText: string;
 }
 
@@ -192,6 +195,7 @@ export interface CacheEntryRow {
   resultHash: string;
   finalHash: string;
   callHash: string;
+  /** JSON array of {@link ReachedTask}, or `""` when the call reached no task but its own. */
   reachedText: string;
   createdAt: number;
 }

@@ -66,11 +66,11 @@ const TABLES = {
     sql: insertSql("arguments", ["call_id", "position", "value_hash", "upstream_call_id"], "ON CONFLICT DO NOTHING"),
   },
   cacheEntries: {
-    width: 9,
+    width: 8,
     sql: insertSql(
       "cache_entries",
-      ["cache_key", "task_hash", "args_hash", "task_name", "result_hash", "final_hash", "call_hash", "reached", "created_at"],
-      "ON CONFLICT (cache_key) DO UPDATE SET result_hash = excluded.result_hash, final_hash = excluded.final_hash, call_hash = excluded.call_hash, reached = excluded.reached, created_at = excluded.created_at",
+      ["task_hash", "args_hash", "task_name", "result_hash", "final_hash", "call_hash", "reached", "created_at"],
+      "ON CONFLICT (task_hash, args_hash) DO UPDATE SET result_hash = excluded.result_hash, final_hash = excluded.final_hash, call_hash = excluded.call_hash, reached = excluded.reached, created_at = excluded.created_at",
     ),
   },
 } satisfies Record<keyof WriteBatch, TableSpec>;
@@ -203,7 +203,7 @@ export class SqliteStore implements Store {
         this.#insertRows(
           "cacheEntries",
           batch.cacheEntries.map((c) => [
-            `${c.taskHash}:${c.argsHash}`, c.taskHash, c.argsHash, c.taskName, c.resultHash, c.finalHash, c.callHash, c.reachedText, c.createdAt,
+            c.taskHash, c.argsHash, c.taskName, c.resultHash, c.finalHash, c.callHash, c.reachedText, c.createdAt,
           ]),
         );
       })();
@@ -216,16 +216,17 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Lookups of `n` args hashes of one task hash (the primary key's prefix, then its second column). */
   #lookupStatement(n: number): Database.Statement {
     let st = this.#lookupCache.get(n);
     if (!st) {
       st = this.#db.prepare(
-        `SELECT c.cache_key AS k, c.task_hash, c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached,
+        `SELECT c.task_hash, c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached,
                 r.data AS result_text, f.data AS final_text
            FROM cache_entries c
            JOIN stored_values r ON r.hash = c.result_hash
            LEFT JOIN stored_values f ON f.hash = c.final_hash
-          WHERE c.cache_key IN (${Array.from({ length: n }, () => "?").join(",")})`,
+          WHERE c.task_hash = ? AND c.args_hash IN (${Array.from({ length: n }, () => "?").join(",")})`,
       );
       this.#lookupCache.set(n, st);
     }
@@ -235,13 +236,18 @@ export class SqliteStore implements Store {
   async lookupCache(keys: readonly CacheKey[]): Promise<(CacheEntry | undefined)[]> {
     this.#check();
     const found = new Map<string, CacheEntry>();
-    const wanted = keys.map((k) => `${k.taskHash}:${k.argsHash}`);
-    for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {
-      const chunk = wanted.slice(i, i + LOOKUP_CHUNK);
-      const rows = this.#lookupStatement(chunk.length).all(chunk) as Row[];
+    const byTask = new Map<string, string[]>();
+    for (const k of keys) {
+      let list = byTask.get(k.taskHash);
+      if (list === undefined) byTask.set(k.taskHash, (list = []));
+      list.push(k.argsHash);
+    }
+    for (const [taskHash, argsHashes] of byTask) for (let i = 0; i < argsHashes.length; i += LOOKUP_CHUNK) {
+      const chunk = argsHashes.slice(i, i + LOOKUP_CHUNK);
+      const rows = this.#lookupStatement(chunk.length).all(taskHash, ...chunk) as Row[];
       this.stats.statements++;
       for (const r of rows) {
-        found.set(r.k as string, {
+        found.set(`${r.task_hash as string}:${r.args_hash as string}`, {
           taskHash: r.task_hash as string,
           argsHash: r.args_hash as string,
           resultHash: r.result_hash as string,
@@ -255,7 +261,7 @@ export class SqliteStore implements Store {
         if (r.final_text !== null) this.#knownValues.add(r.final_hash as string);
       }
     }
-    return wanted.map((k) => found.get(k));
+    return keys.map((k) => found.get(`${k.taskHash}:${k.argsHash}`));
   }
 
   #get<T>(sql: string, ...params: unknown[]): T | undefined {

@@ -54,8 +54,9 @@ CREATE TABLE arguments (
   PRIMARY KEY (call_id, position)
 ) WITHOUT ROWID;
 
+-- reached: JSON array of [task full name, task hash] reached below the call; '' when the call
+-- reached no task but its own.
 CREATE TABLE cache_entries (
-  cache_key    TEXT PRIMARY KEY,
   task_hash    TEXT NOT NULL,
   args_hash    TEXT NOT NULL,
   task_name    TEXT NOT NULL,
@@ -63,5 +64,6 @@ CREATE TABLE cache_entries (
   final_hash   TEXT NOT NULL,
   call_hash    TEXT NOT NULL,
   reached      TEXT NOT NULL,
-  created_at   INTEGER NOT NULL
+  created_at   INTEGER NOT NULL,
+  PRIMARY KEY (task_hash, args_hash)
 ) WITHOUT ROWID;
