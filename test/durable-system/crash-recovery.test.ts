@@ -73,6 +73,10 @@ describe("crash recovery across worker processes", () => {
     expect(steps.map((s) => s.name)).toEqual(["a", "b"]);
     expect(steps.every((s) => s.status === "succeeded")).toBe(true);
     expect(await handle.result({ timeoutMs: 5000 })).toEqual(output);
+
+    // the dead worker's maxConcurrency slot (the default limit is 1) was freed: the next run goes through
+    const next = await client.emitWorkflow("crash-after-a", {});
+    expect(await next.result({ timeoutMs: 5000 })).toMatchObject({ a: 2, finishedBy: second.pid });
   });
 
   it("SIGKILL inside step A: A runs again on the other worker and the run still succeeds", async () => {
@@ -117,5 +121,30 @@ describe("crash recovery across worker processes", () => {
     expect(await redis.get(k("a-calls"))).toBe("1");
     // lease 1000 ms + reaper 200 ms: the takeover should not take much longer than the lease
     expect(Date.now() - started).toBeLessThan(8000);
+  });
+
+  it("a worker whose event loop is blocked past its lease loses the run: the other worker finishes it, the stale one records nothing", async () => {
+    const prefix = uniquePrefix("hog");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["hog"], leaseMs: 1000, reaperIntervalMs: 200, env: { FIX_HOG_MS: "3000" } };
+    const [w1, w2] = await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    const client = createClient({ url: server.url, prefix });
+    clients.push(client);
+    const handle = await client.emitWorkflow("hog", {});
+    const hogPid = Number(await waitFor("step hog to start", async () => (await redis.lrange(k("hog-entered"), 0, -1))[0]));
+    const [stale, other] = hogPid === w1.pid ? [w1, w2] : [w2, w1];
+
+    const run = await finished(client, handle.id);
+    expect(run.status).toBe("succeeded");
+    expect(run.output).toEqual({ hogBy: other.pid, finishedBy: other.pid });
+    // the stale worker wakes up after the takeover, finds its lease gone and drops the run
+    await stale.waitForLine(`event end ${handle.id} hog lost`, 10_000);
+    expect(await redis.lrange(k("after-by"), 0, -1)).toEqual([String(other.pid)]);
+    expect(await redis.get(k("hog-calls"))).toBe("2");
+    const again = await client.getRun(handle.id);
+    expect(again?.status).toBe("succeeded");
+    expect(again?.output).toEqual({ hogBy: other.pid, finishedBy: other.pid });
+    const steps = await client.getRunSteps(handle.id);
+    expect(steps.find((s) => s.name === "hog")?.output).toEqual({ n: 2, pid: other.pid });
   });
 });

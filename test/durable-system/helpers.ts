@@ -119,6 +119,8 @@ export interface WorkerFixtureOptions {
   blmoveTimeoutSec?: number;
   /** How long stop() waits for held runs before handing them back. */
   shutdownTimeoutMs?: number;
+  /** Extra environment for the fixture. */
+  env?: Record<string, string>;
 }
 
 /** Starts test/durable-system/fixtures/worker.ts in a child process and waits until its worker runs. */
@@ -133,6 +135,7 @@ export async function startWorkerProcess(o: WorkerFixtureOptions): Promise<Child
     FIX_REAPER_MS: String(o.reaperIntervalMs ?? 200),
     FIX_BLMOVE_SEC: String(o.blmoveTimeoutSec ?? 1),
     FIX_SHUTDOWN_MS: String(o.shutdownTimeoutMs ?? 10_000),
+    ...o.env,
   });
   await child.waitForLine("ready", 30_000);
   return child;
