@@ -202,6 +202,17 @@ export function defineStoreSuite(factory: StoreFactory): void {
       expect(await reader.findCacheTaskHashes("ns.main", hex())).toEqual([]);
     });
 
+    it("free text with a NUL character is stored", async () => {
+      const store = open();
+      const f = fixture();
+      const batch = emptyBatch();
+      batch.executions.push({ ...f.execution, args: "\"a\0b\"", error: "Error: x\0y" });
+      batch.calls.push({ ...f.failed, error: "Error: x\0y" });
+      await store.write(batch);
+      expect((await store.getExecution(f.execution.id))?.error).toMatch(/^Error: x.y$/);
+      expect((await store.getCall(f.failed.id))?.error).toMatch(/^Error: x.y$/);
+    });
+
     it("unknown ids and hashes read back as nothing", async () => {
       const store = open();
       expect(await store.getExecution(randomUUID())).toBeUndefined();

@@ -98,7 +98,7 @@ function writeStatement(parts: readonly (readonly [TableInsert, readonly unknown
   for (const [spec, rows] of parts) {
     if (rows.length === 0) continue;
     const args = spec.columns.map(([, type], i) => {
-      values.push(rows.map((r) => r[i] ?? null));
+      values.push(rows.map((r) => noNul(r[i] ?? null)));
       return `$${values.length}::${type}[]`;
     });
     const names = spec.columns.map(([name]) => name).join(", ");
@@ -106,6 +106,14 @@ function writeStatement(parts: readonly (readonly [TableInsert, readonly unknown
   }
   if (ctes.length === 0) return undefined;
   return { text: `WITH ${ctes.join(",\n")} SELECT 1`, values };
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000 (SQLite can): free text (an error message, an argument
+ * description, a task's source) has it replaced by U+FFFD. Encoded values never contain it.
+ */
+function noNul(v: unknown): unknown {
+  return typeof v === "string" && v.includes("\0") ? v.replaceAll("\0", "\uFFFD") : v;
 }
 
 /** The last row for each key, sorted by key (one row per key: an upsert may touch a row once per statement). */
