@@ -85,3 +85,27 @@ describe("cron registered by two different apps", () => {
     expect(new Set(ticks).size, `created at ${JSON.stringify(runs.map((r) => ms(r.createdAt)))}`).toBe(ticks.length);
   });
 });
+
+describe("cron leadership", () => {
+  it("keeps ticking when the leader is SIGKILLed (another worker takes the leadership over)", async () => {
+    const prefix = uniquePrefix("cron-takeover");
+    const opts = { url: server.url, prefix, workflows: ["cron-tick"], leaseMs: 1000, reaperIntervalMs: 200 };
+    let [a, b] = await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    client = createClient({ url: server.url, prefix });
+    const c = client;
+    const runsSince = async (t: number) => (await c.listRuns({ workflow: "cron-tick", limit: 100 })).filter((r) => ms(r.createdAt) > t).length;
+    await waitFor("a first cron run", async () => (await runsSince(0)) >= 1, 10_000);
+
+    // Kill each process in turn: whichever was the leader, ticks resume within the leader lease (3 s).
+    for (let round = 0; round < 2; round++) {
+      const victim = round === 0 ? a : b;
+      await victim.kill();
+      const killedAt = Date.now();
+      await waitFor(`ticks after killing process ${round + 1}`, async () => (await runsSince(killedAt)) >= 2, 8000, 100);
+      if (round === 0) a = await startWorkerProcess(opts);
+    }
+    const runs = await c.listRuns({ workflow: "cron-tick", limit: 100 });
+    const ticks = runs.map((r) => Math.round(ms(r.createdAt) / 1000));
+    expect(new Set(ticks).size).toBe(ticks.length);
+  });
+});
