@@ -1,6 +1,7 @@
 // Child process for the peak-memory figure: one fan-out run of N calls on the given SQLite file,
 // then prints one JSON line with process.resourceUsage().maxRSS (KB, peak over the process life).
 // Usage: node mem-child.mjs <n> <dbPath> <fresh|cached>
+import { readFileSync, statSync } from "node:fs";
 import { installSqlCounter } from "./sql-counter.mjs";
 
 const [nArg, dbPath, mode = "fresh"] = process.argv.slice(2);
@@ -13,6 +14,7 @@ const workload = fanoutWorkload(n);
 // The call graph of 100,000 calls is read in the child too, but after maxRSS is sampled.
 const r = await timedRun(workload, dbPath, { readGraph: false });
 const maxRSSKB = process.resourceUsage().maxRSS;
+const ioWriteBytes = readIoWriteBytes();
 const heapUsedMB = process.memoryUsage().heapUsed / 2 ** 20;
 
 const { Scheduler } = await import("./scenarios.mjs");
@@ -29,5 +31,24 @@ try {
 }
 
 process.stdout.write(
-  JSON.stringify({ mode, n, maxRSSKB, rssBeforeKB, heapUsedMB, counting, ...r, calls, statuses, graphError: r.graphError ?? graphError }) + "\n",
+  JSON.stringify({ mode, n, maxRSSKB, ioWriteMB: ioWriteBytes === undefined ? undefined : ioWriteBytes / 2 ** 20, dbFileMB: fileMB(dbPath), rssBeforeKB, heapUsedMB, counting, ...r, calls, statuses, graphError: r.graphError ?? graphError }) + "\n",
 );
+
+/** Bytes this process caused to be written to storage (Linux /proc; undefined elsewhere). */
+function readIoWriteBytes() {
+  try {
+    const io = readFileSync("/proc/self/io", "utf8");
+    const m = /^wchar: (\d+)$/m.exec(io); // bytes passed to write(2)/pwrite(2), page cache or not
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function fileMB(p) {
+  try {
+    return statSync(p).size / 2 ** 20;
+  } catch {
+    return undefined;
+  }
+}
