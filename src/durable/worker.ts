@@ -11,12 +11,11 @@
  * - cron: one leader per `app` (a lease key), each tick emitted once (idempotency key per
  *   schedule and tick time), skipped while the workflow is at its maxConcurrency.
  */
-import type { Redis } from "ioredis";
 import { UsageError } from "../errors.js";
 import { workflowRegistry, type WorkflowDefinition } from "./define.js";
 import { CronRunner } from "./cron-runner.js";
 import { newId } from "./ids.js";
-import type { RedisStore } from "./redis/store.js";
+import type { QueueWaiter, RedisStore } from "./redis/store.js";
 import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
 import { connectStore, workflowMetaJson } from "./shared.js";
 import { CanceledError } from "../errors.js";
@@ -145,7 +144,7 @@ class DurableWorker implements Worker {
   private slotWaiters: Array<() => void> = [];
   private readonly stopping = new AbortController();
   private readonly loops: Promise<void>[] = [];
-  private readonly blocking: Redis[] = [];
+  private readonly blocking = new Set<QueueWaiter>();
   private timers: NodeJS.Timeout[] = [];
   private stopped: Promise<void> | undefined;
   private cron: CronRunner | undefined;
@@ -198,7 +197,7 @@ class DurableWorker implements Worker {
   }
 
   private async fetchLoop(queue: string): Promise<void> {
-    let conn: Redis | undefined;
+    let waiter: QueueWaiter | undefined;
     let failures = 0;
     while (!this.stopping.signal.aborted) {
       const n = await this.acquire();
@@ -220,21 +219,25 @@ class DurableWorker implements Worker {
       for (const c of claimed.runs) this.startRun(c);
       if (claimed.runs.length > 0) continue;
       if (claimed.deferred > 0) {
+        // only runs of workflows this worker does not know: let workers that know them take them
         await sleep(this.o.blmoveTimeoutSec * 1000, this.stopping.signal);
         continue;
       }
       try {
-        conn ??= await this.store.blockingConnection();
+        if (!waiter) {
+          waiter = await this.store.queueWaiter(queue);
+          this.blocking.add(waiter);
+        }
         if (this.stopping.signal.aborted) break;
-        this.blocking.push(conn);
-        await this.store.waitForQueue(conn, queue, this.o.blmoveTimeoutSec);
+        await waiter.wait(this.o.blmoveTimeoutSec);
       } catch {
         if (!this.stopping.signal.aborted) await sleep(100, this.stopping.signal);
-      } finally {
-        if (conn) this.blocking.splice(this.blocking.indexOf(conn), 1);
       }
     }
-    if (conn) this.store.dropConnection(conn);
+    if (waiter) {
+      this.blocking.delete(waiter);
+      waiter.close();
+    }
   }
 
   private startRun(c: Awaited<ReturnType<RedisStore["claim"]>>["runs"][number]): void {
@@ -290,7 +293,7 @@ class DurableWorker implements Worker {
   private async doStop(): Promise<void> {
     this.stopping.abort();
     this.releaseSlots(0);
-    for (const c of this.blocking) c.disconnect();
+    for (const w of this.blocking) w.close();
     this.cron?.stop();
     await Promise.allSettled(this.loops);
     if (this.running.size > 0) {

@@ -19,6 +19,16 @@ export interface StoreConnectOptions {
   waitThroughOutages: boolean;
 }
 
+/** A blocking wait on one queue (see {@link RedisStore.queueWaiter}). */
+export interface QueueWaiter {
+  wait(timeoutSec: number): Promise<void>;
+  /** Closes the connection; a pending wait rejects. */
+  close(): void;
+}
+
+/** An opaque pub/sub subscription. */
+export type Subscription = object;
+
 /** A run claimed by a worker: its lease token, run fields and step records (raw). */
 export interface ClaimedRun {
   id: string;
@@ -164,22 +174,28 @@ export class RedisStore {
     return { deferred: Number(r[0]), runs };
   }
 
-  /** Waits (blocking, on a dedicated connection) until `queue` is non-empty or the timeout passes. */
-  async waitForQueue(conn: Redis, queue: string, timeoutSec: number): Promise<void> {
-    const k = this.keys.queue(queue);
-    await conn.blmove(k, k, "RIGHT", "RIGHT", timeoutSec);
-  }
-
-  /** A dedicated connection for blocking commands (closed with the store). */
-  async blockingConnection(): Promise<Redis> {
+  /**
+   * A waiter on one queue, with its own connection: `wait()` blocks (BLMOVE of the queue onto
+   * itself, which leaves it unchanged) until the queue is non-empty or the timeout passes.
+   */
+  async queueWaiter(queue: string): Promise<QueueWaiter> {
     const conn = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
     this.extra.add(conn);
     await connectOrThrow(conn, this.opts.url, this.opts.connectTimeoutMs);
-    return conn;
+    const k = this.keys.queue(queue);
+    return {
+      wait: async (timeoutSec: number) => {
+        await conn.blmove(k, k, "RIGHT", "RIGHT", timeoutSec);
+      },
+      close: () => {
+        this.extra.delete(conn);
+        conn.disconnect();
+      },
+    };
   }
 
   /** Subscribes to a pub/sub channel of this deployment; returns the subscriber connection. */
-  async subscribe(channel: string, listener: (message: string) => void): Promise<Redis> {
+  async subscribe(channel: string, listener: (message: string) => void): Promise<Subscription> {
     const sub = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
     this.extra.add(sub);
     await connectOrThrow(sub, this.opts.url, this.opts.connectTimeoutMs);
@@ -188,10 +204,10 @@ export class RedisStore {
     return sub;
   }
 
-  /** Closes a connection made by {@link blockingConnection} or {@link onCancel}. */
-  dropConnection(conn: Redis): void {
-    this.extra.delete(conn);
-    conn.disconnect();
+  /** Closes a connection made by {@link subscribe}. */
+  unsubscribe(conn: Subscription): void {
+    this.extra.delete(conn as Redis);
+    (conn as Redis).disconnect();
   }
 
   async renew(pairs: string[], leaseMs: number): Promise<number[]> {
