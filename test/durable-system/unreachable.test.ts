@@ -34,7 +34,7 @@ describe("unreachable Redis", () => {
     const port = await freePort();
     const client = createClient({ url: `redis://127.0.0.1:${port}` });
     try {
-      for (const call of [() => client.emitWorkflow("unreachable-wf", {}), () => client.getStats(), () => client.listRuns({ limit: 1 })]) {
+      for (const call of [() => client.emitWorkflow("unreachable-wf", {}), () => client.getStats(), () => client.listRuns({ limit: 1 })] as Array<() => Promise<unknown>>) {
         const r = await timed(call());
         expect(r.error).toBeInstanceOf(ConnectionError);
         expect(r.ms).toBeLessThan(bound);
