@@ -67,7 +67,7 @@ describe("cancellation across processes", () => {
     const childId = await waitFor("the child's step to start", async () => (await redis.lrange(k("long-entered"), 0, -1))[0]);
     const child = await client.getRun(childId);
     expect(child?.parentRunId).toBe(parent.id);
-    expect(await status(parent.id)).toBe("scheduled"); // parked while the child runs
+    await waitFor("the parent to park while its child runs", async () => (await status(parent.id)) === "scheduled", 5000);
 
     expect(await client.cancelRun(parent.id)).toBe(true);
     await waitFor("the child's step signal to be aborted", async () => (await redis.lrange(k("long-aborted"), 0, -1)).includes(childId), 5000, 10);
