@@ -13,7 +13,7 @@ import { CanceledError, InputValidationError, NonRetriableError, SerializationEr
 import { backoffDelay, type RunInfo, type StepApi, type WorkflowContext, type WorkflowDefinition, type WorkflowRef } from "./define.js";
 import { emitRun } from "./emit.js";
 import { decodeError, decodePayload, encodeError, encodePayload } from "./payload.js";
-import { CODE, LeaseLostError, checkCode } from "./redis/codes.js";
+import { CODE, LeaseLostError, RunCanceledError, checkCode } from "./redis/codes.js";
 import type { ClaimedRun, RedisStore } from "./redis/store.js";
 import { validateInput } from "./schema.js";
 import { STEP_STATUS, isTerminalStatus } from "./status.js";
@@ -227,7 +227,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
   const outcomeOf = (e: unknown): RunOutcome | undefined => {
     if (held.parked || e instanceof ParkedSignal) return "parked";
     if (held.detached || e instanceof LeaseLostError) return "lost";
-    if (e instanceof CanceledError && (signal.aborted || e.message.endsWith("was canceled"))) return "canceled";
+    if (e instanceof RunCanceledError || (e instanceof CanceledError && signal.aborted)) return "canceled";
     return undefined;
   };
 

@@ -31,10 +31,20 @@ export class LeaseLostError extends DurunError {
   }
 }
 
+/** The run was canceled while this worker held it (a script answered "canceled"). @internal */
+export class RunCanceledError extends CanceledError {
+  readonly runId: string;
+  constructor(runId: string) {
+    super(`run ${runId} was canceled`);
+    this.name = "CanceledError";
+    this.runId = runId;
+  }
+}
+
 /** Throws the error a failed transition code stands for; returns the code otherwise. */
 export function checkCode(code: number, runId: string, what: string): number {
   if (code === CODE.leaseLost) throw new LeaseLostError(runId);
-  if (code === CODE.canceled) throw new CanceledError(`run ${runId} was canceled`);
+  if (code === CODE.canceled) throw new RunCanceledError(runId);
   if (code === CODE.notFound) throw new DurunError(`${what}: run ${runId} does not exist`, { code: "NOT_FOUND" });
   return code;
 }

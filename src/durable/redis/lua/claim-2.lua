@@ -40,7 +40,10 @@ while claimed < count and scanned < count + 50 do
       redis.call('ZADD', KEYS[2], leaseUntil, id)
       move_status(id, 'queued', 'running', run.createdAt)
       claimed = claimed + 1
-      table.insert(out, {id, token, fields, redis.call('HGETALL', k_steps(id))})
+      -- a run that never started has no step records: skip the read
+      local steps = {}
+      if run.startedAt then steps = redis.call('HGETALL', k_steps(id)) end
+      table.insert(out, {id, token, fields, steps})
     end
   end
 end
