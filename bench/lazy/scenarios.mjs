@@ -115,6 +115,7 @@ function structuredCloneSafe(v) {
  */
 export async function timedRun(workload, dbPath, { readGraph = true, schedulerOptions = {} } = {}) {
   const sql0 = sqlSnapshot();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const scheduler = new Scheduler({ db: dbPath, ...schedulerOptions });
   const t1 = performance.now();
@@ -124,10 +125,14 @@ export async function timedRun(workload, dbPath, { readGraph = true, schedulerOp
   const executionId = scheduler.lastExecutionId;
   await scheduler.close();
   const t3 = performance.now();
+  const cpu = process.cpuUsage(cpu0);
   const sql = sqlDelta(sql0, sqlSnapshot());
 
   const result = {
     seconds: (t3 - t0) / 1000,
+    // CPU time of this process (user + system) over the same span: less sensitive than wall
+    // time to other processes competing for the cores.
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
     openSeconds: (t1 - t0) / 1000,
     runSeconds: (t2 - t1) / 1000,
     closeSeconds: (t3 - t2) / 1000,
