@@ -11,7 +11,10 @@ describe("startRedisServer", () => {
     r.disconnect();
     await srv.stop();
     const r2 = new Redis(srv.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    const errors: Error[] = [];
+    r2.on("error", (e: Error) => errors.push(e));
     await expect(r2.connect()).rejects.toThrow();
     r2.disconnect();
+    expect(errors.map((e) => e.message).join()).toMatch(/ECONNREFUSED/);
   });
 });
