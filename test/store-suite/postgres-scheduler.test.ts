@@ -2,6 +2,9 @@
  * The scheduler on PostgreSQL, end to end: `new Scheduler({ db: "postgres://..." })` on a
  * database created for this file (random name, dropped after).
  */
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { map, Scheduler, StoreError, task } from "../../src/index.js";
 import { createTestDatabase, type TestDatabase } from "./pg-database.js";
@@ -31,6 +34,14 @@ let counter = 0;
 function ns(): string {
   counter++;
   return `pg${counter}_${Math.random().toString(36).slice(2, 8)}`;
+}
+
+const MACHINE = fileURLToPath(new URL("./fixtures/pg-machine.ts", import.meta.url));
+
+/** Runs fixtures/pg-machine.ts in its own process: another machine on the same database. */
+async function otherMachine(namespace: string, n: number): Promise<{ value: number; executionId: string; statuses: Record<string, number> }> {
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", MACHINE, db.url, namespace, String(n)], { timeout: 30_000 });
+  return JSON.parse(stdout.trim().split("\n").at(-1)!) as { value: number; executionId: string; statuses: Record<string, number> };
 }
 
 /** `short task name: status` of every call of the scheduler's last execution, sorted. */
@@ -92,6 +103,19 @@ describe("scheduler on PostgreSQL", () => {
     expect(st.every((x) => x.endsWith(":cached"))).toBe(true);
     // b's run is visible to a.
     expect((await a.db.getExecution(b.lastExecutionId!))?.callCount).toBe(52);
+  });
+
+  it("two processes share the cache: the second process's run is cached", async () => {
+    const namespace = ns();
+    const first = await otherMachine(namespace, 40);
+    expect(first).toMatchObject({ value: 20540, statuses: { done: 42 } });
+    const second = await otherMachine(namespace, 40);
+    expect(second).toMatchObject({ value: 20540, statuses: { cached: 42 } });
+
+    // Both runs are visible from here (the task sources differ here: vitest transforms them).
+    const s = scheduler();
+    expect((await s.db.getExecution(first.executionId))?.callCount).toBe(42);
+    expect((await s.db.getExecution(second.executionId))?.callCount).toBe(42);
   });
 
   it("two machines running overlapping graphs at once both finish, and then everything is cached", async () => {
