@@ -7,7 +7,7 @@
 -- Returns {code, child ids...}: code 1 canceled, 0 already finished, -3 no such run.
 --@include common
 local id = ARGV[2]
-local r = redis.call('HMGET', KEYS[1], 'status', 'workflow', 'createdAt', 'waitKey', 'waiters', 'watched')
+local r = redis.call('HMGET', KEYS[1], 'status', 'workflow', 'createdAt', 'waitKey', 'waiters', 'watched', 'limited')
 if not r[1] then return {-3} end
 if is_terminal(r[1]) then return {0} end
 redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[3], 'finishedAt', ARGV[4], 'lease', '',
@@ -15,7 +15,7 @@ redis.call('HSET', KEYS[1], 'status', 'canceled', 'error', ARGV[3], 'finishedAt'
 redis.call('ZREM', K_SCHEDULED, id)
 if r[4] and r[4] ~= '' then redis.call('SREM', r[4], id) end
 if r[1] == 'running' then
-  release_slot(id, r[2])
+  release_slot(id, r[2], r[7])
   redis.call('PUBLISH', P .. 'cancel', id)
 end
 move_status(id, r[1], 'canceled', r[3])

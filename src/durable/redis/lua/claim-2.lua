@@ -36,7 +36,7 @@ while claimed < count and scanned < count + 50 do
     else
       if limit > 0 then redis.call('SADD', k_active(wf), id) end
       local token = ARGV[4] .. '.' .. ARGV[2] .. '.' .. scanned
-      redis.call('HSET', rk, 'status', 'running', 'lease', token, 'startedAt', now)
+      redis.call('HSET', rk, 'status', 'running', 'lease', token, 'startedAt', now, 'limited', limit > 0 and '1' or '0')
       redis.call('ZADD', KEYS[2], leaseUntil, id)
       move_status(id, 'queued', 'running', run.createdAt)
       claimed = claimed + 1

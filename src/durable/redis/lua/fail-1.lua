@@ -8,10 +8,10 @@
 --@include common
 local id = ARGV[2]
 local now = tonumber(ARGV[5])
-local r = redis.call('HMGET', KEYS[1], 'status', 'lease', 'workflow', 'createdAt', 'waiters', 'watched')
+local r = redis.call('HMGET', KEYS[1], 'status', 'lease', 'workflow', 'createdAt', 'waiters', 'watched', 'limited')
 if r[1] == 'canceled' then return -2 end
 if r[1] ~= 'running' or r[2] ~= ARGV[3] then return -1 end
-release_slot(id, r[3])
+release_slot(id, r[3], r[7])
 if ARGV[6] == 'retry' then
   redis.call('HSET', KEYS[1], 'status', 'scheduled', 'error', ARGV[4], 'lease', '')
   redis.call('HINCRBY', KEYS[1], 'attempt', 1)

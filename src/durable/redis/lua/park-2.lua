@@ -9,7 +9,7 @@
 -- Returns 1 parked, 0 not parked because the child already finished, -1 lease lost, -2 canceled.
 --@include common
 local id = ARGV[2]
-local r = redis.call('HMGET', KEYS[1], 'status', 'lease', 'workflow', 'createdAt')
+local r = redis.call('HMGET', KEYS[1], 'status', 'lease', 'workflow', 'createdAt', 'limited')
 if r[1] == 'canceled' then return -2 end
 if r[1] ~= 'running' or r[2] ~= ARGV[3] then return -1 end
 local kind = ARGV[8]
@@ -32,5 +32,5 @@ redis.call('HSET', KEYS[1], 'status', 'scheduled', 'lease', '', 'waitStep', ARGV
 local wake = tonumber(ARGV[7])
 if wake > 0 then redis.call('ZADD', K_SCHEDULED, wake, id) end
 move_status(id, 'running', 'scheduled', r[4])
-release_slot(id, r[3])
+release_slot(id, r[3], r[5])
 return 1

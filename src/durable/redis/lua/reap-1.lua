@@ -8,11 +8,11 @@ local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[2], 'LIMIT', 0, to
 local out = {}
 for _, id in ipairs(ids) do
   local rk = k_run(id)
-  local r = redis.call('HMGET', rk, 'status', 'workflow', 'queue', 'createdAt')
+  local r = redis.call('HMGET', rk, 'status', 'workflow', 'queue', 'createdAt', 'limited')
   if r[1] == 'running' then
     redis.call('HSET', rk, 'status', 'queued', 'lease', '')
     move_status(id, 'running', 'queued', r[4])
-    release_slot(id, r[2])
+    release_slot(id, r[2], r[5])
     redis.call('RPUSH', k_queue(r[3]), id)
     table.insert(out, id)
   else

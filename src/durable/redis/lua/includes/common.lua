@@ -21,11 +21,13 @@ local function move_status(id, old, new, created)
   redis.call('ZADD', k_status(new), created, id)
 end
 
--- A run of `wf` stopped running: free its concurrency slot, drop its lease, and let one run of
--- `wf` that was set aside because of maxConcurrency back onto its queue (next to be popped).
-local function release_slot(id, wf)
-  redis.call('SREM', k_active(wf), id)
+-- A run of `wf` stopped running: drop its lease and, when its workflow has a maxConcurrency
+-- (`limited` == '1', set at claim), free its slot and let one run of `wf` that was set aside
+-- because of the limit back onto its queue (next to be popped).
+local function release_slot(id, wf, limited)
   redis.call('ZREM', K_LEASES, id)
+  if limited ~= '1' then return end
+  redis.call('SREM', k_active(wf), id)
   -- skip ids that are no longer queued (canceled while set aside)
   for _ = 1, 100 do
     local b = redis.call('RPOP', k_blocked(wf))
