@@ -161,16 +161,19 @@ export class PostgresStore implements Store {
   readonly #pool: pg.Pool;
   readonly #knownValues = new Set<string>();
   readonly #knownTasks = new Set<string>();
+  readonly #connectTimeoutMs: number;
   #opening: Promise<void> | undefined;
+  #openFailure: { error: StoreError; at: number } | undefined;
   #closed = false;
 
   constructor(options: PostgresStoreOptions) {
     this.#target = parseTarget(options.url);
     this.location = this.#target.location;
+    this.#connectTimeoutMs = options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS;
     this.#pool = new pg.Pool({
       connectionString: options.url,
       max: options.maxConnections ?? 10,
-      connectionTimeoutMillis: options.connectTimeoutMs ?? CONNECT_TIMEOUT_MS,
+      connectionTimeoutMillis: this.#connectTimeoutMs,
       idleTimeoutMillis: 10_000,
       allowExitOnIdle: true,
       application_name: "durun",
@@ -180,16 +183,25 @@ export class PostgresStore implements Store {
     this.#pool.on("error", () => undefined);
   }
 
-  /** Connects and migrates once; a failed attempt is retried by the next operation. */
+  /**
+   * Connects and migrates once. A failed attempt is retried by a later operation, but not
+   * within the connect timeout of the failure: a run against an unreachable server fails once,
+   * not once per operation.
+   */
   #open(): Promise<void> {
     if (this.#closed) return Promise.reject(new StoreError(`the store ${this.location} is closed`));
+    const failed = this.#openFailure;
+    if (failed !== undefined && Date.now() - failed.at < this.#connectTimeoutMs) return Promise.reject(failed.error);
     this.#opening ??= migrate(this.#pool).then(
       (n) => {
         this.stats.statements += n;
+        this.#openFailure = undefined;
       },
       (e: unknown) => {
+        const error = pgStoreError(e, this.#target, "opening");
         this.#opening = undefined;
-        throw pgStoreError(e, this.#target, "opening");
+        this.#openFailure = { error, at: Date.now() };
+        throw error;
       },
     );
     return this.#opening;
