@@ -161,7 +161,10 @@ class DurableWorker implements Worker {
   }
 
   async start(): Promise<void> {
-    await this.store.syncRegistry(this.o.app, [...this.defs.values()].map((d) => workflowMetaJson(d, this.o.app)));
+    const sync = () => this.store.syncRegistry(this.o.app, [...this.defs.values()].map((d) => workflowMetaJson(d, this.o.app)));
+    await sync();
+    // a Redis that restarted without persistence lost the metadata: publish it again
+    this.store.onReconnect(() => void sync().catch(() => undefined));
     await this.store.subscribe(this.store.keys.cancelChannel, (id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
     for (const q of this.o.queues) this.loops.push(this.fetchLoop(q));
     const every = (ms: number, fn: () => Promise<void>) => {

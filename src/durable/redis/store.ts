@@ -122,6 +122,16 @@ export class RedisStore {
     return this.keys.base;
   }
 
+  /** Calls `listener` each time the main connection is ready again after a reconnection. */
+  onReconnect(listener: () => void): void {
+    let first = true;
+    this.redis.on("ready", () => {
+      if (first) first = false;
+      else listener();
+    });
+    if (this.redis.status === "ready") first = false;
+  }
+
   /** The Redis server version, e.g. `"7.0.15"`. */
   async serverVersion(): Promise<string> {
     const info = await this.redis.info("server");
