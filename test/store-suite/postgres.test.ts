@@ -39,7 +39,9 @@ describe("postgres store: connection problems", () => {
     expect(a).toBeInstanceOf(PostgresStore);
     expect(b).toBeInstanceOf(PostgresStore);
     expect(a.location).toBe("postgres://me:***@127.0.0.1:1/x");
-    await Promise.all([a.close(), b.close()]);
+    const c = openStore("postgres://me@/x?host=/tmp&password=s3cret");
+    expect(c.location).toBe("postgres://me@/x?host=%2Ftmp&password=***");
+    await Promise.all([a.close(), b.close(), c.close()]);
   });
 
   it("an unreachable port fails quickly with a StoreError naming host:port", async () => {
@@ -105,6 +107,13 @@ describe("postgres store: sharing a database", () => {
   });
   afterAll(async () => {
     await db?.drop();
+  });
+
+  it("connects through a Unix socket URL without a host, as pg does", async () => {
+    const name = new URL(db.url).pathname.slice(1);
+    const store = openStore(`postgres://postgres@/${name}?host=/var/run/postgresql`);
+    expect(await store.listExecutions()).toEqual([]);
+    await store.close();
   });
 
   it("keeps its tables in the schema durun and refuses a durun schema it did not create", async () => {

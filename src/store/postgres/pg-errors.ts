@@ -15,6 +15,7 @@ export interface PgTarget {
   readonly user: string;
 }
 
+const NO_HOST = "durun-no-host";
 const URL_HINT = "check the URL (--db or DURUN_DB; postgres://user[:password]@host[:port]/database)";
 
 /**
@@ -26,18 +27,27 @@ const URL_HINT = "check the URL (--db or DURUN_DB; postgres://user[:password]@ho
  */
 export function parseTarget(url: string): PgTarget {
   let u: URL;
+  // As pg does: "postgres://user@/db?host=/run/postgresql" (no host) is valid.
+  let noHost = false;
   try {
     u = new URL(url);
-  } catch (e) {
-    throw new StoreError(`invalid PostgreSQL URL "${hidePassword(url)}": ${URL_HINT}`, { cause: e });
+  } catch {
+    try {
+      u = new URL(url.replace("@/", `@${NO_HOST}/`));
+      noHost = true;
+    } catch (e) {
+      throw new StoreError(`invalid PostgreSQL URL "${hidePassword(url)}": ${URL_HINT}`, { cause: e });
+    }
   }
   if (!/^postgres(ql)?:$/i.test(u.protocol)) throw new StoreError(`not a PostgreSQL URL: "${hidePassword(url)}"; ${URL_HINT}`);
-  const user = decode(u.username) || u.searchParams.get("user") || process.env.PGUSER || process.env.USER || "postgres";
-  const host = u.searchParams.get("host") || decode(u.hostname) || process.env.PGHOST || "localhost";
+  const hostname = noHost ? "" : decode(u.hostname).replace(/^\[(.+)\]$/, "$1");
+  const user = u.searchParams.get("user") || decode(u.username) || process.env.PGUSER || process.env.USER || "postgres";
+  const host = u.searchParams.get("host") || hostname || process.env.PGHOST || "localhost";
   const port = u.port || u.searchParams.get("port") || process.env.PGPORT || "5432";
   const database = decode(u.pathname.replace(/^\//, "")) || process.env.PGDATABASE || user;
   if (u.password !== "") u.password = "***";
-  return { location: u.toString(), host, port, database, user };
+  if (u.searchParams.has("password")) u.searchParams.set("password", "***");
+  return { location: u.toString().replace(`@${NO_HOST}/`, "@/"), host, port, database, user };
 }
 
 function decode(s: string): string {
