@@ -45,10 +45,10 @@ describe("durable: worker leases, reaper, queues, graceful stop", () => {
   });
 
   it("leases are renewed: a step longer than leaseMs is not reaped or run twice", async () => {
-    await env.worker({ leaseMs: 300 });
-    await env.worker({ leaseMs: 300, app: "other" });
+    await env.worker({ leaseMs: 900 });
+    await env.worker({ leaseMs: 900, app: "other" });
     const client = env.client();
-    const h = await client.emitWorkflow(twoSteps, { key: "long", holdMs: 1200 });
+    const h = await client.emitWorkflow(twoSteps, { key: "long", holdMs: 2500 });
     expect(await h.result({ timeoutMs: 10_000 })).toBe("done");
     expect(calls.filter((c) => c === "long:b")).toHaveLength(1);
   });
