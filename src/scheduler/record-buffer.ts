@@ -24,7 +24,7 @@ export class RecordBuffer {
   batch: WriteBatch = emptyBatch();
   #rows = 0;
   #timer: NodeJS.Timeout | undefined;
-  #writing: Promise<void> = Promise.resolve();
+  #writing: Promise<void> | undefined;
   #error: unknown;
 
   constructor(store: Store) {
@@ -51,13 +51,19 @@ export class RecordBuffer {
       const batch = this.batch;
       this.batch = emptyBatch();
       this.#rows = 0;
-      this.#writing = this.#writing.then(() =>
+      const write = (): Promise<void> =>
         this.#store.write(batch).catch((e: unknown) => {
           this.#error ??= e;
-        }),
-      );
+        });
+      // Start the write now when none is in flight (an embedded store then writes before this
+      // returns, so rows never pile up behind a busy event loop); otherwise queue it behind.
+      const p = this.#writing === undefined ? write() : this.#writing.then(write);
+      const settled = p.then(() => {
+        if (this.#writing === settled) this.#writing = undefined;
+      });
+      this.#writing = settled;
     }
-    return this.#writing.then(() => {
+    return (this.#writing ?? Promise.resolve()).then(() => {
       if (this.#error !== undefined) throw this.#error;
     });
   }

@@ -9,7 +9,6 @@
  *   with the cache entry so that ultimate reduction can check them all.
  * - *outcome*: what a finished call hands its parent: final value, call id, call hash, reached.
  */
-import { randomUUID } from "node:crypto";
 import { DryRunError, TaskError, UsageError, ensureError } from "../errors.js";
 import { collectFiles, decodeValue, findStale, hashString } from "../values/codec.js";
 import { containsExpression, describeValue, type Expression, type ExpressionNode } from "../tasks/expression.js";
@@ -21,6 +20,7 @@ import type { Executor } from "../executors/executor.js";
 import type { CacheEntry, CallStatus, ReachedTask, Store } from "../store/store.js";
 import type { Limiter } from "./limiter.js";
 import type { RecordBuffer } from "./record-buffer.js";
+import { newId } from "./ids.js";
 import { mayHoldFiles, storedText, valueText } from "./value-text.js";
 
 /** A progress event (see `SchedulerOptions.onEvent`). */
@@ -84,6 +84,18 @@ function errorText(e: unknown): string {
   return `${err.name}: ${err.message}`;
 }
 
+const leafReached = new WeakMap<ResolvedTask, ReadonlyMap<string, ReachedTask>>();
+
+/** The reached set of a call that reached no task but its own (shared, so leaf calls keep none). */
+function onlyItself(rt: ResolvedTask): ReadonlyMap<string, ReachedTask> {
+  let m = leafReached.get(rt);
+  if (m === undefined) {
+    m = new Map([[`${rt.fullName}\0${rt.hash}`, [rt.fullName, rt.hash] as const]]);
+    leafReached.set(rt, m);
+  }
+  return m;
+}
+
 /** The original error of a failure (unwrapping the TaskError a failing call is reported with). */
 export function originalError(e: unknown): unknown {
   return e instanceof TaskError && e.cause !== undefined ? e.cause : e;
@@ -94,7 +106,8 @@ export function originalError(e: unknown): unknown {
  */
 export class Run {
   readonly #ctx: RunContext;
-  readonly #memo = new Map<string, Promise<Outcome>>();
+  /** task hash → args hash → the call's outcome (identical calls in a run share one). */
+  readonly #memo = new Map<string, Map<string, Promise<Outcome>>>();
   readonly #nodeMemo = new WeakMap<ExpressionNode, Promise<Outcome>>();
   readonly #inflight = new Set<Promise<unknown>>();
   readonly #lookups: Array<{ taskHash: string; argsHash: string; resolve: (e: CacheEntry | undefined) => void; reject: (e: unknown) => void }> = [];
@@ -241,13 +254,14 @@ export class Run {
     }
     const argsHash = hashString("args", ...argHashes);
     // 3. Identical calls within a run share one evaluation.
-    const key = `${rt.hash}:${argsHash}`;
-    let outcome = this.#memo.get(key);
+    let byArgs = this.#memo.get(rt.hash);
+    if (byArgs === undefined) this.#memo.set(rt.hash, (byArgs = new Map()));
+    let outcome = byArgs.get(argsHash);
     if (outcome === undefined) {
-      const callId = randomUUID();
+      const callId = newId();
       if (frame.callId === null && this.rootCallId === null) this.rootCallId = callId;
       outcome = this.#runCall(callId, rt, args, argTexts, argHashes, argsHash, upstream, frame);
-      this.#memo.set(key, outcome);
+      byArgs.set(argsHash, outcome);
       this.#track(outcome);
     }
     return outcome;
@@ -420,7 +434,7 @@ export class Run {
         buffer.added(1);
       }
     }
-    return { value: final, callId, callHash, reached: frame.reached };
+    return { value: final, callId, callHash, reached: frame.reached.size === 1 ? onlyItself(rt) : frame.reached };
   }
 
   async #execute(rt: ResolvedTask, args: readonly unknown[], argTexts: readonly string[], callId: string): Promise<{ result: unknown; attempts: number }> {
