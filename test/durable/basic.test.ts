@@ -16,6 +16,12 @@ const welcome = defineWorkflow("basic-welcome", {}, async (ctx: WorkflowContext<
   return { sent: true, to: user.email };
 });
 
+const rich = defineWorkflow("basic-rich-values", { maxConcurrency: Infinity }, async (ctx: WorkflowContext<{ when: Date; tags: Set<string>; big: bigint }>) => {
+  const m = await ctx.step.run("map", () => new Map([["at", ctx.input.when]]));
+  const nothing = await ctx.step.run("nothing", () => undefined);
+  return { isDate: ctx.input.when instanceof Date, tags: [...ctx.input.tags], big: ctx.input.big + 1n, m, nothing };
+});
+
 describe("durable: happy path", () => {
   const env = useDurableEnv();
 
@@ -40,5 +46,24 @@ describe("durable: happy path", () => {
     expect((await handle.getState()).status).toBe("succeeded");
     expect(calls).toEqual(["fetch", "send"]);
     await worker.stop();
+  });
+
+  it("inputs, step results and outputs keep Dates, Maps, Sets, BigInts and undefined", async () => {
+    await env.worker();
+    const client = env.client();
+    const when = new Date("2026-01-02T03:04:05.000Z");
+    const h = await client.emitWorkflow(rich, { when, tags: new Set(["a", "b"]), big: 41n });
+    const out = await h.result({ timeoutMs: 10_000 });
+    expect(out).toEqual({ isDate: true, tags: ["a", "b"], big: 42n, m: new Map([["at", when]]), nothing: undefined });
+    expect((await client.getRun(h.id))?.input).toEqual({ when, tags: new Set(["a", "b"]), big: 41n });
+    const steps = await client.getRunSteps(h.id);
+    expect(steps[0]?.output).toEqual(new Map([["at", when]]));
+  });
+
+  it("ctx.step.evaluate is not supported yet, with a clear error", async () => {
+    const wf = defineWorkflow("basic-evaluate", { maxAttempts: 1 }, async (ctx) => ctx.step.evaluate("e", {}));
+    await env.worker();
+    const client = env.client();
+    await expect((await client.emitWorkflow(wf, undefined)).result({ timeoutMs: 10_000 })).rejects.toThrow(/not yet supported/);
   });
 });
