@@ -11,14 +11,13 @@
  * - cron: one leader per `app` (a lease key), each tick emitted once (idempotency key per
  *   schedule and tick time), skipped while the workflow is at its maxConcurrency.
  */
-import { UsageError } from "../errors.js";
+import { CanceledError, UsageError } from "../errors.js";
 import { workflowRegistry, type WorkflowDefinition } from "./define.js";
 import { CronRunner } from "./cron-runner.js";
 import { newId } from "./ids.js";
 import type { QueueWaiter, RedisStore } from "./redis/store.js";
 import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
 import { connectStore, workflowMetaJson } from "./shared.js";
-import { CanceledError } from "../errors.js";
 
 /** Options of {@link startWorker}. */
 export interface WorkerOptions {
@@ -126,13 +125,17 @@ export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDe
   };
 }
 
+/** Resolves after `ms`, or at once when `signal` aborts. */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener("abort", () => {
+    if (signal?.aborted) return resolve();
+    const done = () => {
       clearTimeout(t);
+      signal?.removeEventListener("abort", done);
       resolve();
-    }, { once: true });
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener("abort", done, { once: true });
   });
 
 class DurableWorker implements Worker {
