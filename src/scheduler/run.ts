@@ -63,6 +63,27 @@ interface Outcome {
   readonly reached: ReadonlyMap<string, ReachedTask>;
 }
 
+/** A call being made (internal). */
+interface CallState {
+  readonly callId: string;
+  readonly rt: ResolvedTask;
+  readonly args: readonly unknown[];
+  readonly argTexts: readonly string[];
+  readonly argHashes: readonly string[];
+  readonly argsHash: string;
+  readonly upstream: (string | undefined)[] | undefined;
+  readonly parent: Frame;
+  readonly startedAt: number;
+  /** Output files of a reused result that changed (why the call runs again). */
+  staleFiles: string[] | undefined;
+}
+
+/** A body's result and how many attempts it took. */
+interface Executed {
+  readonly result: unknown;
+  readonly attempts: number;
+}
+
 interface Evaluated {
   readonly value: unknown;
   /** The call that produced the value, if one call did. */
@@ -150,7 +171,10 @@ export class Run {
 
   /** Evaluates any value: expressions, structures containing expressions, plain values. */
   #eval(v: unknown, frame: Frame): Evaluated | Promise<Evaluated> {
-    if (isExpressionValue(v)) return this.#evalExpression((v as Expression<unknown>).node, frame);
+    if (isExpressionValue(v)) {
+      const n = (v as Expression<unknown>).node;
+      return n.kind === "call" ? this.#evalCallNode(n, frame) : this.#evalExpression(n, frame);
+    }
     if (!containsExpression(v)) return { value: v, callId: undefined };
     return this.#evalStructure(v as object, frame);
   }
@@ -211,17 +235,17 @@ export class Run {
   }
 
   /** A call node; a node shared by several parents (a DAG) is evaluated once. */
-  async #evalCallNode(n: Extract<ExpressionNode, { kind: "call" }>, frame: Frame): Promise<Evaluated> {
+  #evalCallNode(n: Extract<ExpressionNode, { kind: "call" }>, frame: Frame): Promise<Evaluated> {
     let p = this.#nodeMemo.get(n);
     if (p === undefined) {
       p = this.#startCall(n.task, n.args, frame);
       this.#nodeMemo.set(n, p);
     }
-    return this.#joined(await p, frame);
+    return p.then((done) => this.#joined(done, frame));
   }
 
-  async #evalCall(handle: TaskHandle, args: readonly unknown[], frame: Frame): Promise<Evaluated> {
-    return this.#joined(await this.#startCall(handle, args, frame), frame);
+  #evalCall(handle: TaskHandle, args: readonly unknown[], frame: Frame): Promise<Evaluated> {
+    return this.#startCall(handle, args, frame).then((done) => this.#joined(done, frame));
   }
 
   /** Hands a finished call's reached tasks and call hash to the frame that used it. */
@@ -231,40 +255,54 @@ export class Run {
     return { value: done.value, callId: done.callId };
   }
 
-  async #startCall(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
-    // 1. Arguments: expressions inside are evaluated in the caller's frame.
-    let args = rawArgs;
-    let upstream: (string | undefined)[] | undefined;
-    if (containsExpression(rawArgs)) {
-      const parts = await Promise.all(rawArgs.map((a) => this.#eval(a, frame)));
-      args = parts.map((p) => p.value);
-      upstream = parts.map((p) => p.callId);
+  /** Resolves the arguments (expressions inside are evaluated in the caller's frame), then calls. */
+  #startCall(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
+    if (!containsExpression(rawArgs)) return this.#callWith(handle, rawArgs, undefined, frame);
+    return Promise.all(rawArgs.map((a) => this.#eval(a, frame))).then((parts) =>
+      this.#callWith(
+        handle,
+        parts.map((p) => p.value),
+        parts.map((p) => p.callId),
+        frame,
+      ),
+    );
+  }
+
+  /**
+   * Hashes the resolved arguments and starts the call, unless an identical call of this run
+   * already did. Everything up to the cache lookup is synchronous, and a call whose body is
+   * synchronous completes in the callback of its lookup, so a fan-out of 100,000 calls does not
+   * keep 100,000 suspended frames alive.
+   */
+  #callWith(handle: TaskHandle, args: readonly unknown[], upstream: (string | undefined)[] | undefined, frame: Frame): Promise<Outcome> {
+    try {
+      const rt = resolveTask(handle);
+      if (rt.definition.source === "" && lookupDefinition(rt.fullName) === undefined) {
+        throw new UsageError(`task "${rt.fullName}" is not defined in this process; import the module that defines it`);
+      }
+      const argTexts: string[] = new Array<string>(args.length);
+      const argHashes: string[] = new Array<string>(args.length);
+      for (let i = 0; i < args.length; i++) {
+        const t = valueText(args[i], `${rt.fullName} argument ${i}`);
+        argTexts[i] = t.text;
+        argHashes[i] = t.hash;
+      }
+      const argsHash = hashString("args", ...argHashes);
+      let byArgs = this.#memo.get(rt.hash);
+      if (byArgs === undefined) this.#memo.set(rt.hash, (byArgs = new Map()));
+      let outcome = byArgs.get(argsHash);
+      if (outcome === undefined) {
+        const callId = newId();
+        if (frame.callId === null && this.rootCallId === null) this.rootCallId = callId;
+        const c: CallState = { callId, rt, args, argTexts, argHashes, argsHash, upstream, parent: frame, startedAt: Date.now(), staleFiles: undefined };
+        outcome = this.#begin(c);
+        byArgs.set(argsHash, outcome);
+        this.#track(outcome);
+      }
+      return outcome;
+    } catch (e) {
+      return Promise.reject(e);
     }
-    const rt = resolveTask(handle);
-    if (rt.definition.source === "" && lookupDefinition(rt.fullName) === undefined) {
-      throw new UsageError(`task "${rt.fullName}" is not defined in this process; import the module that defines it`);
-    }
-    // 2. Hashes.
-    const argTexts: string[] = new Array<string>(args.length);
-    const argHashes: string[] = new Array<string>(args.length);
-    for (let i = 0; i < args.length; i++) {
-      const t = valueText(args[i], `${rt.fullName} argument ${i}`);
-      argTexts[i] = t.text;
-      argHashes[i] = t.hash;
-    }
-    const argsHash = hashString("args", ...argHashes);
-    // 3. Identical calls within a run share one evaluation.
-    let byArgs = this.#memo.get(rt.hash);
-    if (byArgs === undefined) this.#memo.set(rt.hash, (byArgs = new Map()));
-    let outcome = byArgs.get(argsHash);
-    if (outcome === undefined) {
-      const callId = newId();
-      if (frame.callId === null && this.rootCallId === null) this.rootCallId = callId;
-      outcome = this.#runCall(callId, rt, args, argTexts, argHashes, argsHash, upstream, frame);
-      byArgs.set(argsHash, outcome);
-      this.#track(outcome);
-    }
-    return outcome;
   }
 
   #track(p: Promise<unknown>): void {
@@ -297,7 +335,9 @@ export class Run {
 
   /** True when every reached task is still registered with the same hash. */
   #reachedValid(rt: ResolvedTask, reachedText: string): ReadonlyMap<string, ReachedTask> | undefined {
-    const list = reachedText === "" ? [[rt.fullName, rt.hash] as const] : (JSON.parse(reachedText) as ReachedTask[]);
+    // The entry was found under the current task hash, so the task itself is unchanged.
+    if (reachedText === "") return onlyItself(rt);
+    const list = JSON.parse(reachedText) as ReachedTask[];
     const out = new Map<string, ReachedTask>();
     for (const pair of list) {
       const def = lookupDefinition(pair[0]);
@@ -307,169 +347,197 @@ export class Run {
     return out;
   }
 
-  async #dryrunReason(rt: ResolvedTask, argsHash: string, args: readonly unknown[], staleFiles: string[]): Promise<string> {
-    if (staleFiles.length > 0) return `file changed (${staleFiles.join(", ")} changed or was deleted since it was recorded)`;
+  async #dryrunReason(c: CallState): Promise<string> {
+    const rt = c.rt;
+    if (c.staleFiles !== undefined) return `file changed (${c.staleFiles.join(", ")} changed or was deleted since it was recorded)`;
     if (!rt.options.cache) return "the task has cache: false";
     if (!this.#ctx.useCache) return "the run has cache: false";
-    const others = await this.#ctx.store.findCacheTaskHashes(rt.fullName, argsHash);
+    const others = await this.#ctx.store.findCacheTaskHashes(rt.fullName, c.argsHash);
     if (others.length > 0) return "task changed (its code differs from the cached call's)";
-    const inputs = collectFiles(args).map((f) => f.path);
+    const inputs = collectFiles(c.args).map((f) => f.path);
     if (inputs.length > 0) return `no cache entry for these arguments (input files ${inputs.join(", ")} may have changed)`;
     return "no cache entry for these arguments";
   }
 
-  async #runCall(
-    callId: string,
-    rt: ResolvedTask,
-    args: readonly unknown[],
-    argTexts: readonly string[],
-    argHashes: readonly string[],
-    argsHash: string,
-    upstream: (string | undefined)[] | undefined,
-    parent: Frame,
-  ): Promise<Outcome> {
-    const name = rt.fullName;
-    const startedAt = Date.now();
-    this.#emit("pending", callId, name);
-    const frame = newFrame(callId, name, parent);
-    frame.reached.set(`${name}\0${rt.hash}`, [name, rt.hash]);
+  /** Emits `pending`, looks the call up in the cache (unless caching is off), continues. */
+  #begin(c: CallState): Promise<Outcome> {
+    this.#emit("pending", c.callId, c.rt.fullName);
+    if (this.#ctx.useCache && c.rt.options.cache) return this.#lookup(c.rt.hash, c.argsHash).then((entry) => this.#afterLookup(c, entry));
+    try {
+      return Promise.resolve(this.#afterLookup(c, undefined));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
 
-    // Cache check.
-    let entry: CacheEntry | undefined;
-    const staleFiles: string[] = [];
-    let result: unknown;
-    if (this.#ctx.useCache && rt.options.cache) {
-      entry = await this.#lookup(rt.hash, argsHash);
-      if (entry !== undefined && rt.options.checkValid === "shallow" && entry.finalText !== null) {
+  /** Reuses the cache entry if it is still valid, else runs the body. */
+  #afterLookup(c: CallState, entry: CacheEntry | undefined): Outcome | Promise<Outcome> {
+    const rt = c.rt;
+    const name = rt.fullName;
+    if (entry !== undefined) {
+      // Ultimate reduction: the final result, whole, if every task reached below is unchanged.
+      if (rt.options.checkValid === "shallow" && entry.finalText !== null) {
         const reached = this.#reachedValid(rt, entry.reachedText);
         if (reached !== undefined) {
           const final = decodeValue(entry.finalText);
           if (!mayHoldFiles(entry.finalText) || findStale(final).length === 0) {
-            this.#emit("cached", callId, name);
-            this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "cached", startedAt, 0, entry.resultHash, entry.finalHash, entry.callHash, null, false);
-            return { value: final, callId, callHash: entry.callHash, reached };
+            this.#emit("cached", c.callId, name);
+            this.#record(c, "cached", 0, entry.resultHash, entry.finalHash, entry.callHash, null, false);
+            return { value: final, callId: c.callId, callHash: entry.callHash, reached };
           }
         }
       }
-      if (entry !== undefined) {
-        result = decodeValue(entry.resultText);
-        const stale = mayHoldFiles(entry.resultText) ? findStale(result) : [];
-        if (stale.length > 0) {
-          for (const s of stale) staleFiles.push(s.path);
-          entry = undefined;
-        }
+      // Single reduction: the recorded result, evaluated again.
+      const result = decodeValue(entry.resultText);
+      const stale = mayHoldFiles(entry.resultText) ? findStale(result) : [];
+      if (stale.length === 0) {
+        this.#emit("cached", c.callId, name);
+        return this.#reduce(c, entry, result, undefined, entry.resultHash, 0);
       }
+      c.staleFiles = stale.map((f) => f.path);
     }
+    if (this.#ctx.dryrun) {
+      return this.#dryrunReason(c).then((reason) => {
+        throw new DryRunError(`dryrun: task "${name}" would run (${describeValue({ args: c.args })}): ${reason}`, { taskName: name, reason });
+      });
+    }
+    if (this.#failed) throw new UsageError(`run stopped: another call failed before "${name}" started`);
+    let ran: Executed | Promise<Executed>;
+    try {
+      ran = this.#execute(c);
+    } catch (e) {
+      return this.#callFailed(c, e);
+    }
+    if (ran instanceof Promise) return ran.then((r) => this.#executed(c, r), (e: unknown) => this.#callFailed(c, e));
+    return this.#executed(c, ran);
+  }
 
-    // Execute the body.
-    let attempts = 0;
-    let resultText: string | undefined;
-    let resultHash: string;
-    if (entry !== undefined) {
-      this.#emit("cached", callId, name);
-      resultHash = entry.resultHash;
-    } else {
-      if (this.#ctx.dryrun) {
-        const reason = await this.#dryrunReason(rt, argsHash, args, staleFiles);
-        throw new DryRunError(`dryrun: task "${name}" would run (${describeValue({ args })}): ${reason}`, { taskName: name, reason });
-      }
-      if (this.#failed) throw new UsageError(`run stopped: another call failed before "${name}" started`);
-      try {
-        const executed = await this.#execute(rt, args, argTexts, callId);
-        result = executed.result;
-        attempts = executed.attempts;
-      } catch (e) {
-        attempts = (e as { attempts?: number }).attempts ?? rt.options.retries + 1;
-        const original = (e as { original?: unknown }).original ?? e;
-        const chain = chainOf(parent);
-        const err = new TaskError(
-          `task "${name}" failed${chain.length > 0 ? ` (called from ${chain.join(" > ")})` : ""}: ${ensureError(original).message}`,
-          { taskName: name, chain, attempt: attempts, cause: original },
-        );
-        this.#emit("failed", callId, name, err);
-        this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "failed", startedAt, attempts, null, null, null, errorText(original), true);
-        throw err;
-      }
-      const t = storedText(containsExpression(result) ? new LazyValue(result) : result, `result of ${name}`);
-      resultText = t.text;
-      resultHash = t.hash;
-    }
+  #executed(c: CallState, r: Executed): Outcome | Promise<Outcome> {
+    const t = storedText(containsExpression(r.result) ? new LazyValue(r.result) : r.result, `result of ${c.rt.fullName}`);
+    return this.#reduce(c, undefined, r.result, t.text, t.hash, r.attempts);
+  }
 
-    // Evaluate what the body returned (single reduction: also for a reused result).
-    let final: unknown = result;
-    let finalText = resultText;
-    let finalHash = resultHash;
-    if (containsExpression(result)) {
-      try {
-        final = (await this.#eval(result, frame)).value;
-      } catch (e) {
-        if (!(e instanceof DryRunError)) {
-          this.#emit("failed", callId, name, ensureError(e));
-          this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, "failed", startedAt, attempts, resultHash, null, null, errorText(originalError(e)), entry === undefined, resultText);
-        }
-        throw e;
+  /** Records a failed body and throws the TaskError that names it and its parents. */
+  #callFailed(c: CallState, e: unknown): never {
+    const attempts = (e as { attempts?: number }).attempts ?? c.rt.options.retries + 1;
+    const original = (e as { original?: unknown }).original ?? e;
+    const chain = chainOf(c.parent);
+    const name = c.rt.fullName;
+    const err = new TaskError(
+      `task "${name}" failed${chain.length > 0 ? ` (called from ${chain.join(" > ")})` : ""}: ${ensureError(original).message}`,
+      { taskName: name, chain, attempt: attempts, cause: original },
+    );
+    this.#emit("failed", c.callId, name, err);
+    this.#record(c, "failed", attempts, null, null, null, errorText(original), true);
+    throw err;
+  }
+
+  /** Evaluates what the body returned (or what was reused), then records the call. */
+  #reduce(c: CallState, entry: CacheEntry | undefined, result: unknown, resultText: string | undefined, resultHash: string, attempts: number): Outcome | Promise<Outcome> {
+    if (!containsExpression(result)) return this.#finish(c, entry, result, resultText, resultHash, result, resultText, resultHash, undefined, attempts);
+    const frame = newFrame(c.callId, c.rt.fullName, c.parent);
+    frame.reached.set(`${c.rt.fullName}\0${c.rt.hash}`, [c.rt.fullName, c.rt.hash]);
+    const fail = (e: unknown): never => {
+      if (!(e instanceof DryRunError)) {
+        this.#emit("failed", c.callId, c.rt.fullName, ensureError(e));
+        this.#record(c, "failed", attempts, resultHash, null, null, errorText(originalError(e)), entry === undefined, resultText);
       }
-      const t = storedText(final, `final result of ${name}`);
-      finalText = t.text;
-      finalHash = t.hash;
+      throw e;
+    };
+    let evaluated: Evaluated | Promise<Evaluated>;
+    try {
+      evaluated = this.#eval(result, frame);
+    } catch (e) {
+      return fail(e);
     }
-    const callHash = hashString("call", rt.hash, argsHash, resultHash, ...frame.childHashes.sort());
+    const done = (ev: Evaluated): Outcome => {
+      const t = storedText(ev.value, `final result of ${c.rt.fullName}`);
+      return this.#finish(c, entry, result, resultText, resultHash, ev.value, t.text, t.hash, frame, attempts);
+    };
+    return evaluated instanceof Promise ? evaluated.then(done, fail) : done(evaluated);
+  }
+
+  #finish(
+    c: CallState,
+    entry: CacheEntry | undefined,
+    _result: unknown,
+    resultText: string | undefined,
+    resultHash: string,
+    final: unknown,
+    finalText: string | undefined,
+    finalHash: string,
+    frame: Frame | undefined,
+    attempts: number,
+  ): Outcome {
+    const rt = c.rt;
+    const childHashes = frame === undefined ? [] : frame.childHashes.sort();
+    const callHash = hashString("call", rt.hash, c.argsHash, resultHash, ...childHashes);
     const status: CallStatus = entry !== undefined ? "cached" : "done";
-    if (status === "done") this.#emit("done", callId, name);
-    this.#record(callId, rt, parent, argsHash, argTexts, argHashes, upstream, status, startedAt, attempts, resultHash, finalHash, callHash, null, entry === undefined, resultText, finalText);
+    if (status === "done") this.#emit("done", c.callId, rt.fullName);
+    this.#record(c, status, attempts, resultHash, finalHash, callHash, null, entry === undefined, resultText, finalText);
+    const reached = frame === undefined || frame.reached.size === 1 ? onlyItself(rt) : frame.reached;
     if (rt.options.cache && (entry === undefined || entry.callHash !== callHash || entry.finalHash !== finalHash)) {
       const buffer = this.#ctx.buffer;
       if (buffer !== undefined) {
         buffer.batch.cacheEntries.push({
           taskHash: rt.hash,
-          argsHash,
-          taskName: name,
+          argsHash: c.argsHash,
+          taskName: rt.fullName,
           resultHash,
           finalHash,
           callHash,
           // A call that reached no other task stores no list (its own task is implied).
-          reachedText: frame.reached.size === 1 ? "" : JSON.stringify([...frame.reached.values()]),
+          reachedText: reached.size === 1 ? "" : JSON.stringify([...reached.values()]),
           createdAt: Date.now(),
         });
         buffer.added(1);
       }
     }
-    return { value: final, callId, callHash, reached: frame.reached.size === 1 ? onlyItself(rt) : frame.reached };
+    return { value: final, callId: c.callId, callHash, reached };
   }
 
-  async #execute(rt: ResolvedTask, args: readonly unknown[], argTexts: readonly string[], callId: string): Promise<{ result: unknown; attempts: number }> {
-    const executor = this.#ctx.executor(rt.options.executor, rt.fullName);
-    const limits = rt.options.limits;
-    const wait = this.#ctx.limiter.acquire(limits, rt.fullName);
-    if (wait !== undefined) await wait;
+  /** Runs the body (with retries) on its executor, holding a slot; synchronous when it can be. */
+  #execute(c: CallState): Executed | Promise<Executed> {
+    const executor = this.#ctx.executor(c.rt.options.executor, c.rt.fullName);
+    const wait = this.#ctx.limiter.acquire(c.rt.options.limits, c.rt.fullName);
+    if (wait !== undefined) return wait.then(() => this.#runBody(c, executor, 1));
+    return this.#runBody(c, executor, 1);
+  }
+
+  #runBody(c: CallState, executor: Executor, attempt: number): Executed | Promise<Executed> {
+    if (attempt === 1) this.#emit("running", c.callId, c.rt.fullName);
+    let result: unknown;
     try {
-      this.#emit("running", callId, rt.fullName);
-      const encodedArgs = rt.options.executor === "default" ? undefined : `[${argTexts.join(",")}]`;
-      for (let attempt = 1; ; attempt++) {
-        try {
-          let result = executor.run({ task: rt, args, encodedArgs });
-          if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") result = await result;
-          return { result, attempts: attempt };
-        } catch (e) {
-          if (attempt > rt.options.retries) throw Object.assign(new Error("failed"), { original: e, attempts: attempt });
-        }
-      }
-    } finally {
-      this.#ctx.limiter.release(limits);
+      const encodedArgs = c.rt.options.executor === "default" ? undefined : `[${c.argTexts.join(",")}]`;
+      result = executor.run({ task: c.rt, args: c.args, encodedArgs });
+    } catch (e) {
+      return this.#bodyFailed(c, executor, attempt, e);
     }
+    if (result !== null && typeof result === "object" && typeof (result as PromiseLike<unknown>).then === "function") {
+      return Promise.resolve(result).then(
+        (value) => {
+          this.#ctx.limiter.release(c.rt.options.limits);
+          return { result: value, attempts: attempt };
+        },
+        (e: unknown) => this.#bodyFailed(c, executor, attempt, e),
+      );
+    }
+    this.#ctx.limiter.release(c.rt.options.limits);
+    return { result, attempts: attempt };
+  }
+
+  #bodyFailed(c: CallState, executor: Executor, attempt: number, e: unknown): Executed | Promise<Executed> {
+    if (attempt > c.rt.options.retries) {
+      this.#ctx.limiter.release(c.rt.options.limits);
+      throw Object.assign(new Error("failed"), { original: e, attempts: attempt });
+    }
+    return this.#runBody(c, executor, attempt + 1);
   }
 
   /** Adds a call's rows (call, arguments, values, task) to the write buffer. */
   #record(
-    callId: string,
-    rt: ResolvedTask,
-    parent: Frame,
-    argsHash: string,
-    argTexts: readonly string[],
-    argHashes: readonly string[],
-    upstream: (string | undefined)[] | undefined,
+    c: CallState,
     status: CallStatus,
-    startedAt: number,
     attempts: number,
     resultHash: string | null,
     finalHash: string | null,
@@ -482,7 +550,9 @@ export class Run {
     const buffer = this.#ctx.buffer;
     this.callCount++;
     if (buffer === undefined) return;
+    const rt = c.rt;
     const b = buffer.batch;
+    const argHashes = c.argHashes;
     let rows = 1 + argHashes.length;
     if (!this.#recordedTasks.has(rt.hash)) {
       this.#recordedTasks.add(rt.hash);
@@ -491,24 +561,24 @@ export class Run {
       rows++;
     }
     b.calls.push({
-      id: callId,
+      id: c.callId,
       executionId: this.#ctx.executionId,
-      parentId: parent.callId,
+      parentId: c.parent.callId,
       taskName: rt.fullName,
       taskHash: rt.hash,
-      argsHash,
+      argsHash: c.argsHash,
       callHash,
       resultHash,
       finalHash,
       status,
-      startedAt,
+      startedAt: c.startedAt,
       endedAt: Date.now(),
       error,
       attempts,
     });
     for (let i = 0; i < argHashes.length; i++) {
-      b.arguments.push({ callId, position: i, valueHash: argHashes[i]!, upstreamCallId: upstream?.[i] ?? null });
-      if (storeArgs) b.values.push({ hash: argHashes[i]!, text: argTexts[i]! });
+      b.arguments.push({ callId: c.callId, position: i, valueHash: argHashes[i]!, upstreamCallId: c.upstream?.[i] ?? null });
+      if (storeArgs) b.values.push({ hash: argHashes[i]!, text: c.argTexts[i]! });
     }
     if (storeArgs) rows += argHashes.length;
     if (resultText !== undefined && resultHash !== null) {

@@ -22,7 +22,7 @@ export const TASK_TAG = "durun.Task";
 export const EXPRESSION_TAG = "durun.Expression";
 /** Tag of a stored value containing expressions, encoded as one graph. */
 export const LAZY_TAG = "durun.Lazy";
-const REF_TAG = "durun.ExprRef";
+const REF_TAG = "durun.R";
 
 /**
  * Wraps a value that contains expressions (in arrays and plain objects) so it is stored as one
@@ -169,7 +169,7 @@ function withExpressions(v: unknown, built: readonly Expression<unknown>[]): unk
 
 /**
  * Encodes a value holding expressions as a graph: every expression once, children before
- * parents, references by position. `{ n: [node...], r: root }`.
+ * parents, references by position; each task once. `{ t: [task...], n: [node...], r: root }`.
  */
 function encodeGraph(root: unknown, encodeChild: (child: unknown) => JsonValue): JsonValue {
   const ids = new Map<Expression<unknown>, number>();
@@ -202,41 +202,40 @@ function encodeGraph(root: unknown, encodeChild: (child: unknown) => JsonValue):
       if (!ids.has(k)) stack.push({ e: k, expanded: false });
     }
   }
-  const nodes = order.map((e) => encodeNode(e.node, (child) => encodeChild(withRefs(child, ids))));
-  return { n: nodes, r: encodeChild(withRefs(root, ids)) };
+  const taskIds = new Map<TaskHandle, number>();
+  const tasks: TaskHandle[] = [];
+  const taskIndex: TaskIndex = (t) => {
+    let i = taskIds.get(t);
+    if (i === undefined) {
+      i = tasks.length;
+      taskIds.set(t, i);
+      tasks.push(t);
+    }
+    return i;
+  };
+  const nodes = order.map((e) => encodeNode(e.node, (child) => encodeChild(withRefs(child, ids)), taskIndex));
+  const out: Record<string, JsonValue> = { t: tasks.map((t) => encodeChild(t)), n: nodes };
+  // The common root, a list of expressions (a fan-out), as a plain list of node positions.
+  if (Array.isArray(root) && root.length > 0 && root.every((x) => isExpressionValue(x))) out["rl"] = root.map((x) => ids.get(x as Expression<unknown>)!);
+  else out["r"] = encodeChild(withRefs(root, ids));
+  return out;
 }
 
 function decodeGraph(data: JsonValue, decodeChild: (child: JsonValue) => unknown): unknown {
   const r = record(data, "expression graph");
   const nodes = r["n"];
-  if (!Array.isArray(nodes) || r["r"] === undefined) throw new SerializationError("malformed stored expression graph");
+  const taskList = r["t"];
+  if (!Array.isArray(nodes) || !Array.isArray(taskList) || (r["r"] === undefined && !Array.isArray(r["rl"]))) {
+    throw new SerializationError("malformed stored expression graph");
+  }
+  const tasks = taskList.map((t) => decodeChild(t) as TaskHandle);
   const built: Expression<unknown>[] = [];
   for (const n of nodes) {
-    built.push(new Expression(decodeNode(record(n, "expression"), (child) => withExpressions(decodeChild(child), built))));
+    built.push(new Expression(decodeNode(record(n, "expression"), (child) => withExpressions(decodeChild(child), built), tasks)));
   }
-  return withExpressions(decodeChild(r["r"]), built);
-}
-
-function encodeNode(n: ExpressionNode, encodeChild: (child: unknown) => JsonValue): JsonValue {
-  switch (n.kind) {
-    case "call":
-      return { k: "call", task: encodeChild(n.task), args: encodeChild(n.args) };
-    case "get":
-      return { k: "get", target: encodeChild(n.target), key: n.key };
-    case "cond":
-      return { k: "cond", p: encodeChild(n.predicate), t: encodeChild(n.then), e: encodeChild(n.otherwise) };
-    case "seq":
-      return { k: "seq", items: encodeChild(n.items) };
-    case "catch":
-      return {
-        k: "catch",
-        expr: encodeChild(n.expr),
-        classes: n.classes.map((c) => c.name),
-        handler: encodeChild(n.handler),
-      };
-    case "map":
-      return { k: "map", task: encodeChild(n.task), list: encodeChild(n.list) };
-  }
+  const list = r["rl"];
+  if (Array.isArray(list)) return list.map((i) => withExpressions(new ExprRef(i as number), built));
+  return withExpressions(decodeChild(r["r"]!), built);
 }
 
 /** Error classes revived from stored names: they match errors by class name along the prototype chain. */
@@ -244,8 +243,8 @@ function classByName(name: string): ErrorClass {
   const matcher = {
     [name]: class extends Error {
       static override [Symbol.hasInstance](value: unknown): boolean {
-        let proto = value !== null && typeof value === "object" ? (Object.getPrototypeOf(value) as object | null) : null;
         if (value instanceof Error && value.name === name) return true;
+        let proto = value !== null && typeof value === "object" ? (Object.getPrototypeOf(value) as object | null) : null;
         while (proto !== null) {
           if ((proto as { constructor?: { name?: string } }).constructor?.name === name) return true;
           proto = Object.getPrototypeOf(proto) as object | null;
@@ -257,31 +256,56 @@ function classByName(name: string): ErrorClass {
   return matcher as ErrorClass;
 }
 
-function decodeNode(r: Record<string, JsonValue>, decodeChild: (child: JsonValue) => unknown): ExpressionNode {
+/** Tasks of a stored graph are stored once, in a list; nodes refer to them by position. */
+type TaskIndex = (t: TaskHandle) => number;
+
+function encodeNode(n: ExpressionNode, encodeChild: (child: unknown) => JsonValue, task: TaskIndex): JsonValue {
+  switch (n.kind) {
+    case "call":
+      return { k: "call", f: task(n.task), a: encodeChild(n.args) };
+    case "get":
+      return { k: "get", x: encodeChild(n.target), key: n.key };
+    case "cond":
+      return { k: "cond", p: encodeChild(n.predicate), t: encodeChild(n.then), e: encodeChild(n.otherwise) };
+    case "seq":
+      return { k: "seq", a: encodeChild(n.items) };
+    case "catch":
+      return { k: "catch", x: encodeChild(n.expr), classes: n.classes.map((c) => c.name), f: task(n.handler) };
+    case "map":
+      return { k: "map", f: task(n.task), x: encodeChild(n.list) };
+  }
+}
+
+function decodeNode(r: Record<string, JsonValue>, decodeChild: (child: JsonValue) => unknown, tasks: readonly TaskHandle[]): ExpressionNode {
   const child = (key: string): unknown => {
     const v = r[key];
     if (v === undefined) throw new SerializationError(`malformed stored expression: no "${key}"`);
     return decodeChild(v);
   };
+  const task = (): TaskHandle => {
+    const t = tasks[r["f"] as number];
+    if (t === undefined) throw new SerializationError("malformed stored expression: bad task reference");
+    return t;
+  };
   switch (r["k"]) {
     case "call":
-      return { kind: "call", task: child("task") as TaskHandle, args: child("args") as unknown[] };
+      return { kind: "call", task: task(), args: child("a") as unknown[] };
     case "get": {
       const key = r["key"];
       if (typeof key !== "string" && typeof key !== "number") throw new SerializationError("malformed stored expression: bad key");
-      return { kind: "get", target: child("target"), key };
+      return { kind: "get", target: child("x"), key };
     }
     case "cond":
       return { kind: "cond", predicate: child("p"), then: child("t"), otherwise: child("e") };
     case "seq":
-      return { kind: "seq", items: child("items") as unknown[] };
+      return { kind: "seq", items: child("a") as unknown[] };
     case "catch": {
       const names = r["classes"];
       const classes = Array.isArray(names) ? names.filter((x): x is string => typeof x === "string").map(classByName) : [];
-      return { kind: "catch", expr: child("expr"), classes, handler: child("handler") as TaskHandle };
+      return { kind: "catch", expr: child("x"), classes, handler: task() };
     }
     case "map":
-      return { kind: "map", task: child("task") as TaskHandle, list: child("list") };
+      return { kind: "map", task: task(), list: child("x") };
     default:
       throw new SerializationError(`malformed stored expression: unknown kind ${JSON.stringify(r["k"])}`);
   }
