@@ -470,8 +470,11 @@ export class Run {
     attempts: number,
   ): Outcome {
     const rt = c.rt;
-    const childHashes = frame === undefined ? [] : frame.childHashes.sort();
-    const callHash = hashString("call", rt.hash, c.argsHash, resultHash, ...childHashes);
+    // A reused result that reached nothing has the recorded call hash (same inputs).
+    const callHash =
+      frame === undefined && entry !== undefined && entry.resultHash === resultHash
+        ? entry.callHash
+        : hashString("call", rt.hash, c.argsHash, resultHash, ...(frame === undefined ? [] : frame.childHashes.sort()));
     const status: CallStatus = entry !== undefined ? "cached" : "done";
     if (status === "done") this.#emit("done", c.callId, rt.fullName);
     this.#record(c, status, attempts, resultHash, finalHash, callHash, null, entry === undefined, resultText, finalText);

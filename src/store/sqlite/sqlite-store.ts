@@ -222,14 +222,18 @@ export class SqliteStore implements Store {
   #lookupStatement(n: number): Database.Statement {
     let st = this.#lookupCache.get(n);
     if (!st) {
-      st = this.#db.prepare(
-        `SELECT c.task_hash, c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached,
-                r.data AS result_text, f.data AS final_text
-           FROM cache_entries c
-           JOIN stored_values r ON r.hash = c.result_hash
-           LEFT JOIN stored_values f ON f.hash = c.final_hash
-          WHERE c.task_hash = ? AND c.args_hash IN (${Array.from({ length: n }, () => "?").join(",")})`,
-      );
+      // The final result is read only when it differs from the recorded one (a result that was
+      // an expression); columns come back as arrays (`raw`), in this order.
+      st = this.#db
+        .prepare(
+          `SELECT c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached, r.data,
+                  CASE WHEN c.final_hash = c.result_hash THEN NULL
+                       ELSE (SELECT f.data FROM stored_values f WHERE f.hash = c.final_hash) END
+             FROM cache_entries c
+             JOIN stored_values r ON r.hash = c.result_hash
+            WHERE c.task_hash = ? AND c.args_hash IN (${Array.from({ length: n }, () => "?").join(",")})`,
+        )
+        .raw(true);
       this.#lookupCache.set(n, st);
     }
     return st;
@@ -237,33 +241,34 @@ export class SqliteStore implements Store {
 
   async lookupCache(keys: readonly CacheKey[]): Promise<(CacheEntry | undefined)[]> {
     this.#check();
-    const found = new Map<string, CacheEntry>();
-    const byTask = new Map<string, string[]>();
+    const byTask = new Map<string, Map<string, CacheEntry | undefined>>();
     for (const k of keys) {
-      let list = byTask.get(k.taskHash);
-      if (list === undefined) byTask.set(k.taskHash, (list = []));
-      list.push(k.argsHash);
+      let m = byTask.get(k.taskHash);
+      if (m === undefined) byTask.set(k.taskHash, (m = new Map()));
+      m.set(k.argsHash, undefined);
     }
-    for (const [taskHash, argsHashes] of byTask) for (let i = 0; i < argsHashes.length; i += LOOKUP_CHUNK) {
-      const chunk = argsHashes.slice(i, i + LOOKUP_CHUNK);
-      const rows = this.#lookupStatement(chunk.length).all(taskHash, ...chunk) as Row[];
-      this.stats.statements++;
-      for (const r of rows) {
-        found.set(`${r.task_hash as string}:${r.args_hash as string}`, {
-          taskHash: r.task_hash as string,
-          argsHash: r.args_hash as string,
-          resultHash: r.result_hash as string,
-          resultText: r.result_text as string,
-          finalHash: r.final_hash as string,
-          finalText: (r.final_text as string | null) ?? null,
-          callHash: r.call_hash as string,
-          reachedText: r.reached as string,
-        });
-        this.#knownValues.add(r.result_hash as string);
-        if (r.final_text !== null) this.#knownValues.add(r.final_hash as string);
+    for (const [taskHash, found] of byTask) {
+      const argsHashes = [...found.keys()];
+      for (let i = 0; i < argsHashes.length; i += LOOKUP_CHUNK) {
+        const chunk = argsHashes.slice(i, i + LOOKUP_CHUNK);
+        const rows = this.#lookupStatement(chunk.length).all(taskHash, ...chunk) as [string, string, string, string, string, string, string | null][];
+        this.stats.statements++;
+        for (const r of rows) {
+          const resultText = r[5];
+          found.set(r[0], {
+            taskHash,
+            argsHash: r[0],
+            resultHash: r[1],
+            resultText,
+            finalHash: r[2],
+            finalText: r[2] === r[1] ? resultText : r[6],
+            callHash: r[3],
+            reachedText: r[4],
+          });
+        }
       }
     }
-    return keys.map((k) => found.get(`${k.taskHash}:${k.argsHash}`));
+    return keys.map((k) => byTask.get(k.taskHash)!.get(k.argsHash));
   }
 
   #get<T>(sql: string, ...params: unknown[]): T | undefined {
