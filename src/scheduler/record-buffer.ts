@@ -6,9 +6,9 @@
 import { emptyBatch, type Store, type WriteBatch } from "../store/store.js";
 
 /** Rows that trigger a write. */
-const MAX_ROWS = 5_000;
+const MAX_ROWS = 50_000;
 /** Longest time a row waits. */
-const FLUSH_MS = 200;
+const FLUSH_MS = 1_000;
 
 /**
  * Collects rows; `flush()` writes what was collected.
