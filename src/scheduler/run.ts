@@ -413,7 +413,14 @@ export class Run {
   }
 
   #executed(c: CallState, r: Executed): Outcome | Promise<Outcome> {
-    const t = storedText(containsExpression(r.result) ? new LazyValue(r.result) : r.result, `result of ${c.rt.fullName}`);
+    let t: { text: string; hash: string };
+    try {
+      t = storedText(containsExpression(r.result) ? new LazyValue(r.result) : r.result, `result of ${c.rt.fullName}`);
+    } catch (e) {
+      // A result that cannot be stored fails the call like a throwing body (no retries: the
+      // body would return the same).
+      return this.#callFailed(c, Object.assign(new Error("unstorable"), { original: e, attempts: r.attempts }));
+    }
     return this.#reduce(c, undefined, r.result, t.text, t.hash, r.attempts);
   }
 

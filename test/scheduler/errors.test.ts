@@ -87,3 +87,24 @@ describe("scheduler: failures", () => {
     await expect(scheduler.run(t(() => 1))).rejects.toThrow(/cannot store a function/);
   });
 });
+
+describe("scheduler: results that cannot be stored", () => {
+  it("fails the call with a TaskError whose cause says what cannot be stored", async () => {
+    const namespace = ns();
+    const bad = task("bad", () => ({ callback: () => 1 }), { namespace });
+    const { scheduler } = makeScheduler();
+    const err = (await scheduler.run(bad()).catch((e: unknown) => e)) as TaskError;
+    expect(err).toBeInstanceOf(TaskError);
+    expect(err.message).toMatch(new RegExp(`^task "${namespace}.bad" failed: cannot store a function .*at result of ${namespace}.bad.callback`));
+    const [call] = (await scheduler.db.getCallGraph(scheduler.lastExecutionId!)).calls;
+    expect(call?.status).toBe("failed");
+  });
+
+  it("evaluates plain values and structures without tasks", async () => {
+    const { scheduler } = makeScheduler();
+    expect(await scheduler.run(5)).toBe(5);
+    expect(await scheduler.run({ a: [1, { b: 2 }] })).toEqual({ a: [1, { b: 2 }] });
+    const exec = await scheduler.db.getExecution(scheduler.lastExecutionId!);
+    expect(exec).toMatchObject({ taskName: "<value>", callCount: 0, rootCallId: null, status: "done" });
+  });
+});
