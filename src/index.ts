@@ -34,6 +34,9 @@ export { cond, seq, catchError, map } from "./tasks/control-flow.js";
 export { Scheduler } from "./scheduler/scheduler.js";
 export type { SchedulerOptions, RunOptions, SchedulerEvent } from "./scheduler/scheduler.js";
 export type { CallRecord, ExecutionRecord, Store } from "./store/store.js";
+export type { CallDetail, ArgumentRecord, TaskRecord, CallStatus, ExecutionStatus, StoreStats } from "./store/store.js";
+export type { Lazy, LazyArgs, Resolved } from "./tasks/types.js";
+export type { ExecutorConfig, InlineExecutorConfig, ThreadsExecutorConfig } from "./executors/executor.js";
 
 // durable workflows
 export { defineWorkflow } from "./durable/define.js";
