@@ -105,6 +105,9 @@ function errorText(e: unknown): string {
   return `${err.name}: ${err.message}`;
 }
 
+/** Levels of nested arguments resolved on one stack before continuing in a microtask. */
+const MAX_SYNC_DEPTH = 200;
+
 const leafReached = new WeakMap<ResolvedTask, ReadonlyMap<string, ReachedTask>>();
 
 /** The reached set of a call that reached no task but its own (shared, so leaf calls keep none). */
@@ -134,6 +137,8 @@ export class Run {
   readonly #lookups: Array<{ taskHash: string; argsHash: string; resolve: (e: CacheEntry | undefined) => void; reject: (e: unknown) => void }> = [];
   readonly #recordedTasks = new Set<string>();
   #lookupScheduled = false;
+  /** Nesting of synchronous argument resolution (see `#startCall`). */
+  #depth = 0;
   #failed = false;
   /** Calls recorded by this run. */
   callCount = 0;
@@ -258,6 +263,19 @@ export class Run {
   /** Resolves the arguments (expressions inside are evaluated in the caller's frame), then calls. */
   #startCall(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
     if (!containsExpression(rawArgs)) return this.#callWith(handle, rawArgs, undefined, frame);
+    // Arguments are resolved depth first and synchronously as far as possible; a long chain
+    // (`e = inc(e)` 20,000 times) continues in a fresh microtask every few hundred levels so
+    // the stack stays bounded.
+    if (this.#depth > MAX_SYNC_DEPTH) return Promise.resolve().then(() => this.#resolveArgs(handle, rawArgs, frame));
+    this.#depth++;
+    try {
+      return this.#resolveArgs(handle, rawArgs, frame);
+    } finally {
+      this.#depth--;
+    }
+  }
+
+  #resolveArgs(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
     return Promise.all(rawArgs.map((a) => this.#eval(a, frame))).then((parts) =>
       this.#callWith(
         handle,

@@ -148,3 +148,24 @@ describe("scheduler: recursion, higher-order tasks, deduplication", () => {
     expect(ran(events)).toEqual([]);
   });
 });
+
+describe("scheduler: deep graphs", () => {
+  it("evaluates a lazily built chain of 5,000 dependent calls and deep recursion, fresh and cached", async () => {
+    const namespace = ns();
+    const chain = task("chain", (x: number) => x + 1, { namespace });
+    const countdown: Task<[number], string> = task(
+      "countdown",
+      (n: number): string | Expression<string> => (n === 0 ? "done" : countdown(n - 1)),
+      { namespace },
+    );
+    const { scheduler, events } = makeScheduler();
+    for (let round = 0; round < 2; round++) {
+      let e: number | Expression<number> = 0;
+      for (let i = 0; i < 5000; i++) e = chain(e);
+      expect(await scheduler.run(e)).toBe(5000);
+      expect(await scheduler.run(countdown(5000))).toBe("done");
+    }
+    expect(events.filter((e) => e.type === "running")).toHaveLength(10_001);
+    expect(events.filter((e) => e.type === "cached")).toHaveLength(10_001);
+  });
+});
