@@ -7,7 +7,7 @@
  */
 import type { Command } from "commander";
 import { Scheduler } from "../scheduler/scheduler.js";
-import { DryRunError } from "../errors.js";
+import { DryRunError, TaskError } from "../errors.js";
 import { bindArgs } from "./args.js";
 import { action, addCommand, resolveDb, type VerboseOption } from "./common.js";
 import { findTask, loadWorkflowFile } from "./load.js";
@@ -96,7 +96,7 @@ async function runCommand(file: string, taskName: string, words: string[], opts:
       return;
     }
     const id = safeLastExecution(scheduler);
-    if (id && !opts.dryrun) process.stderr.write(`execution ${shortId(id)}: ${progress.summary()}; details: durun log ${shortId(id)}\n`);
+    if (id && e instanceof TaskError) process.stderr.write(`execution ${shortId(id)}: ${progress.summary()}; details: durun log ${shortId(id)}\n`);
     throw openStoreError(db, e);
   } finally {
     await scheduler.close();
