@@ -3,13 +3,20 @@
  *
  * Prints the run id; with `--wait`, waits for the run and prints its output as JSON on stdout
  * (the run id goes to stderr then, so the output can be piped). A failed run exits with 1.
+ * With `--import <file>` (the module that defines the workflow), the input is checked against
+ * the workflow's schema before anything is written; without it, a worker checks it when the run
+ * starts (and fails the run).
  */
 import type { Command } from "commander";
 import { createClient, InputValidationError, UnknownWorkflowError, UsageError, DurunError } from "../index.js";
 import { action, addCommand, EXIT_FAILURE, EXIT_USAGE } from "./common.js";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
 import { fmtError, fmtValue, parseJsonFlag, positiveInt, resolveRedisUrl } from "./redis-url.js";
+import { importModules } from "./worker.js";
 
 interface EmitFlags {
+  import: string[];
   input?: string;
   url?: string;
   wait?: boolean;
@@ -26,6 +33,7 @@ export function registerEmit(program: Command): void {
     .description("start a durable workflow run (a worker that imports the workflow runs it)")
     .argument("<workflow>", "workflow name")
     .option("--input <json>", "the run's input, as JSON", "{}")
+    .option("--import <file>", "the module defining the workflow, to check the input against its schema before emitting (repeatable)", collect, [])
     .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
     .option("--wait", "wait for the run to finish and print its output")
     .option("--timeout-ms <n>", "with --wait: give up after this many milliseconds")
@@ -45,6 +53,9 @@ export function registerEmit(program: Command): void {
       runAt = new Date(flags.runAt);
       if (Number.isNaN(runAt.getTime())) throw new UsageError(`--run-at is not a date: "${flags.runAt}"`);
     }
+    const files = flags.import.map((f) => resolve(f));
+    for (const f of files) if (!existsSync(f)) throw new UsageError(`--import: no such file "${f}"`);
+    if (files.length > 0) await importModules(files);
     const client = createClient({ url });
     try {
       let handle;
@@ -87,10 +98,10 @@ export function registerEmit(program: Command): void {
   });
 }
 
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
 function describeBadInput(e: UnknownWorkflowError | InputValidationError): string {
-  if (e instanceof InputValidationError && e.issues.length > 0) {
-    const issues = e.issues.map((i) => (i.path && i.path.length ? `${i.path.map((p) => (typeof p === "object" && p !== null && "key" in p ? String((p as { key: unknown }).key) : String(p))).join(".")}: ${i.message}` : i.message));
-    return `${e.message.replace(/\s*\n\s*/g, " ")} (${issues.join("; ")})`.replace(/\s+/g, " ");
-  }
   return e.message.replace(/\s*\n\s*/g, " ");
 }

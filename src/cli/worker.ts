@@ -119,8 +119,8 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
-/** Imports user modules; TypeScript files go through tsx. */
-async function importModules(files: readonly string[]): Promise<void> {
+/** Imports user modules (resolved against the working directory); TypeScript files go through tsx. */
+export async function importModules(files: readonly string[]): Promise<void> {
   if (files.some((f) => TS_EXT.has(extname(f)))) {
     const { register } = await import("tsx/esm/api");
     register();

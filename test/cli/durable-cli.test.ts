@@ -132,7 +132,7 @@ describe("durun worker / emit / runs", () => {
     const port = await freePort();
     const down = (args: string[]) => runCli([...args, "--url", `redis://127.0.0.1:${port}`], {}, 20_000);
     // independent invocations, run side by side
-    const [unknown, badJson, badStatus, badLimit, noRun, missingFile, badUrl, downEmit, downRuns, downWorker] = await Promise.all([
+    const [unknown, badJson, badStatus, badLimit, noRun, missingFile, badUrl, downEmit, downRuns, downWorker, badSchema, badSchemaLate] = await Promise.all([
       runCli(["emit", "no-such-workflow", "--url", server.url]),
       runCli(["emit", "cli-double", "--input", "{x:1", "--url", server.url]),
       runCli(["runs", "--status", "sleeping", "--url", server.url]),
@@ -143,7 +143,20 @@ describe("durun worker / emit / runs", () => {
       down(["emit", "cli-double"]),
       down(["runs"]),
       down(["worker", "--import", workflows]),
+      // with --import, the input is checked against the workflow's schema before anything is written
+      runCli(["emit", "cli-typed", "--input", '{"x":"a"}', "--import", workflows, "--url", server.url]),
+      // without it, the worker checks it when the run starts: the run fails, no retry
+      runCli(["emit", "cli-typed", "--input", '{"x":"b"}', "--wait", "--url", server.url]),
     ]);
+
+    expect(badSchema.code, badSchema.stderr).toBe(2);
+    expect(badSchema.stderr.trim().split("\n")).toHaveLength(1);
+    expect(badSchema.stderr).toMatch(/^error: input of workflow "cli-typed" is invalid: x: /);
+    expect(badSchemaLate.code).toBe(1);
+    expect(badSchemaLate.stderr).toMatch(/^error: run \S+ failed: InputValidationError: .*x: /m);
+    const typedRuns = await runCli(["runs", "--workflow", "cli-typed", "--json", "--url", server.url]);
+    const typed = JSON.parse(typedRuns.stdout) as Array<{ input: { x: unknown }; status: string; attempt: number }>;
+    expect(typed.map((r) => [r.input.x, r.status, r.attempt])).toEqual([["b", "failed", 1]]); // no run for "a"
 
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
