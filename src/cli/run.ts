@@ -56,7 +56,7 @@ export function registerRun(program: Command): void {
     .allowExcessArguments()
     .addHelpText("after", ARG_HELP);
   action(cmd, async (file: string, taskName: string, words: string[], opts: RunCommandOptions) => {
-    await runCommand(file, taskName, words, opts, [program.name(), ...process.argv.slice(2)].join(" "));
+    await runCommand(file, taskName, words, opts, maskPasswords([program.name(), ...process.argv.slice(2)].join(" ")));
   });
 }
 
@@ -109,4 +109,9 @@ function safeLastExecution(scheduler: Scheduler): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Hides the password of URLs (`postgres://user:secret@host` → `postgres://user:***@host`) before recording a command line. */
+export function maskPasswords(text: string): string {
+  return text.replace(/([a-z][a-z0-9+.-]*:\/\/[^:/@\s]*):[^@\s]*@/gi, "$1:***@");
 }

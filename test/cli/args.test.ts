@@ -88,3 +88,11 @@ describe("bindArgs", () => {
     expect(() => bindArgs(paramsOf("() => 0"), ["1"], "t")).toThrow(/t takes no parameters/);
   });
 });
+
+describe("maskPasswords", () => {
+  it("hides URL passwords in a recorded command line", async () => {
+    const { maskPasswords } = await import("../../src/cli/run.js");
+    expect(maskPasswords("durun run f.ts main --db postgres://me:s3cr3t@db:5432/x --name a")).toBe("durun run f.ts main --db postgres://me:***@db:5432/x --name a");
+    expect(maskPasswords("durun run f.ts main --db .durun/durun.db")).toBe("durun run f.ts main --db .durun/durun.db");
+  });
+});
