@@ -149,16 +149,49 @@ export function computeTaskHash(namespace: string | undefined, name: string, sou
 
 const HERE = import.meta.url.slice(0, import.meta.url.lastIndexOf("/") + 1);
 
-/** The URL of the module that called `task()`, from the stack (first frame outside this folder). */
+/** The file URL of a stack frame's file name (a path or a URL), or undefined. */
+function fileUrlOf(name: string | null | undefined): string | undefined {
+  if (name === null || name === undefined || name === "") return undefined;
+  if (name.startsWith("file://")) return name;
+  if (name.startsWith("/") || /^[A-Za-z]:\\/.test(name)) return pathToFileURL(name).href;
+  return undefined;
+}
+
+function skipFrame(url: string): boolean {
+  return url.startsWith(HERE) || url.includes("/node_modules/vitest/") || url.includes("/node_modules/@vitest/");
+}
+
+/**
+ * The URL of the module that called `task()`: the first stack frame outside this folder. Read
+ * from raw call sites, so a source-mapped stack (tsx, --enable-source-maps) still names the
+ * file that actually ran.
+ */
 function callerModuleUrl(): string | undefined {
-  const stack = new Error().stack ?? "";
-  for (const line of stack.split("\n").slice(1)) {
+  const prepare = Error.prepareStackTrace;
+  const limit = Error.stackTraceLimit;
+  let sites: unknown;
+  try {
+    Error.stackTraceLimit = 30;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerModuleUrl);
+    sites = holder.stack;
+  } finally {
+    Error.prepareStackTrace = prepare;
+    Error.stackTraceLimit = limit;
+  }
+  if (Array.isArray(sites)) {
+    for (const site of sites as NodeJS.CallSite[]) {
+      const url = fileUrlOf(site.getFileName() ?? site.getScriptNameOrSourceURL());
+      if (url !== undefined && !skipFrame(url)) return url;
+    }
+    return undefined;
+  }
+  // Another library replaced the stack machinery: parse the text.
+  for (const line of (new Error().stack ?? "").split("\n").slice(1)) {
     const m = /\(?((?:file:\/\/|\/|[A-Za-z]:\\)[^()]*?):\d+:\d+\)?\s*$/.exec(line);
-    if (!m || m[1] === undefined) continue;
-    const url = m[1].startsWith("file://") ? m[1] : pathToFileURL(m[1]).href;
-    if (url.startsWith(HERE)) continue;
-    if (url.includes("/node_modules/vitest/") || url.includes("/node_modules/@vitest/")) continue;
-    return url;
+    const url = fileUrlOf(m?.[1]);
+    if (url !== undefined && !skipFrame(url)) return url;
   }
   return undefined;
 }
