@@ -10,6 +10,19 @@
  * - *outcome*: what a finished call hands its parent: final value, call id, call hash, reached.
  */
 import { DryRunError, TaskError, UsageError, ensureError } from "../errors.js";
+import {
+  MAX_SYNC_DEPTH,
+  chainOf,
+  errorText,
+  newFrame,
+  onlyItself,
+  originalError,
+  type CallState,
+  type Evaluated,
+  type Executed,
+  type Frame,
+  type Outcome,
+} from "./call-state.js";
 import { collectFiles, decodeValue, findStale, hashString } from "../values/codec.js";
 import { containsExpression, describeValue, type Expression, type ExpressionNode } from "../tasks/expression.js";
 import { isExpressionValue, lookupDefinition } from "../tasks/registry.js";
@@ -18,6 +31,7 @@ import { LazyValue } from "../tasks/codecs.js";
 import type { ResolvedTask, TaskHandle } from "../tasks/task-handle.js";
 import type { Executor } from "../executors/executor.js";
 import type { CacheEntry, CallStatus, ReachedTask, Store } from "../store/store.js";
+export { originalError } from "./call-state.js";
 import type { Limiter } from "./limiter.js";
 import type { RecordBuffer } from "./record-buffer.js";
 import { newId } from "./ids.js";
@@ -45,84 +59,6 @@ export interface RunContext {
   readonly useCache: boolean;
   readonly dryrun: boolean;
   readonly onEvent: ((e: SchedulerEvent) => void) | undefined;
-}
-
-interface Frame {
-  readonly callId: string | null;
-  readonly taskName: string | null;
-  readonly parent: Frame | null;
-  /** `name\0hash` → pair. */
-  readonly reached: Map<string, ReachedTask>;
-  readonly childHashes: string[];
-}
-
-interface Outcome {
-  readonly value: unknown;
-  readonly callId: string;
-  readonly callHash: string;
-  readonly reached: ReadonlyMap<string, ReachedTask>;
-}
-
-/** A call being made (internal). */
-interface CallState {
-  readonly callId: string;
-  readonly rt: ResolvedTask;
-  readonly args: readonly unknown[];
-  readonly argTexts: readonly string[];
-  readonly argHashes: readonly string[];
-  readonly argsHash: string;
-  readonly upstream: (string | undefined)[] | undefined;
-  readonly parent: Frame;
-  readonly startedAt: number;
-  /** Output files of a reused result that changed (why the call runs again). */
-  staleFiles: string[] | undefined;
-}
-
-/** A body's result and how many attempts it took. */
-interface Executed {
-  readonly result: unknown;
-  readonly attempts: number;
-}
-
-interface Evaluated {
-  readonly value: unknown;
-  /** The call that produced the value, if one call did. */
-  readonly callId: string | undefined;
-}
-
-function newFrame(callId: string | null, taskName: string | null, parent: Frame | null): Frame {
-  return { callId, taskName, parent, reached: new Map(), childHashes: [] };
-}
-
-function chainOf(frame: Frame | null): string[] {
-  const out: string[] = [];
-  for (let f = frame; f !== null; f = f.parent) if (f.taskName !== null) out.push(f.taskName);
-  return out.reverse();
-}
-
-function errorText(e: unknown): string {
-  const err = ensureError(e);
-  return `${err.name}: ${err.message}`;
-}
-
-/** Levels of nested arguments resolved on one stack before continuing in a microtask. */
-const MAX_SYNC_DEPTH = 200;
-
-const leafReached = new WeakMap<ResolvedTask, ReadonlyMap<string, ReachedTask>>();
-
-/** The reached set of a call that reached no task but its own (shared, so leaf calls keep none). */
-function onlyItself(rt: ResolvedTask): ReadonlyMap<string, ReachedTask> {
-  let m = leafReached.get(rt);
-  if (m === undefined) {
-    m = new Map([[`${rt.fullName}\0${rt.hash}`, [rt.fullName, rt.hash] as const]]);
-    leafReached.set(rt, m);
-  }
-  return m;
-}
-
-/** The original error of a failure (unwrapping the TaskError a failing call is reported with). */
-export function originalError(e: unknown): unknown {
-  return e instanceof TaskError && e.cause !== undefined ? e.cause : e;
 }
 
 /**
