@@ -40,6 +40,7 @@ Examples:
   action(cmd, async (id: string | undefined, opts: LogCommandOptions) => {
     const limit = Number(opts.limit);
     if (!Number.isInteger(limit) || limit <= 0) throw new UsageError(`--limit needs a positive whole number, got "${opts.limit}"`);
+    if (id !== undefined && id.trim() === "") throw new UsageError("the id is empty; give an execution or call id, or none to list executions");
     const url = resolveDb(opts.db);
     const store = openExistingStore(url);
     if (!store) {
@@ -69,12 +70,15 @@ interface ExecutionSummary {
 }
 
 /** Call counts by status and the duration of an execution. */
-export async function summarize(db: Store, exec: ExecutionRecord): Promise<ExecutionSummary> {
-  const { calls } = await db.getCallGraph(exec.id);
+export async function summarize(db: Store, exec: ExecutionRecord, maxCalls = Infinity): Promise<ExecutionSummary> {
   const counts: Record<string, number> = {};
-  for (const c of calls) counts[c.status] = (counts[c.status] ?? 0) + 1;
+  if (exec.callCount > maxCalls) counts["calls"] = exec.callCount;
+  else for (const c of (await db.getCallGraph(exec.id)).calls) counts[c.status] = (counts[c.status] ?? 0) + 1;
   return { counts, durationMs: exec.endedAt ? exec.endedAt.getTime() - exec.startedAt.getTime() : undefined };
 }
+
+/** Executions with more calls than this show a total instead of counts by status in the list. */
+const LIST_COUNT_LIMIT = 20_000;
 
 /** The table of recent executions. */
 export async function renderExecutionList(db: Store, limit: number): Promise<string> {
@@ -82,7 +86,7 @@ export async function renderExecutionList(db: Store, limit: number): Promise<str
   if (execs.length === 0) return "no executions recorded yet; run a task with: durun run <file> <task>\n";
   const rows: string[][] = [["EXECUTION", "STARTED", "TASK", "STATUS", "DURATION", "CALLS"]];
   for (const exec of execs) {
-    const s = await summarize(db, exec);
+    const s = await summarize(db, exec, LIST_COUNT_LIMIT);
     rows.push([shortId(exec.id), formatDate(exec.startedAt), exec.taskName, exec.status, s.durationMs === undefined ? "-" : formatDuration(s.durationMs), formatCounts(s.counts)]);
   }
   return table(rows);

@@ -19,6 +19,14 @@ export const main = task("main", (n: number) => inner(n));
 `,
   );
   writeFileSync(join(p.dir, "examples", "syntax.ts"), "export const = ;\n");
+  writeFileSync(
+    join(p.dir, "examples", "namespaced.ts"),
+    `import { task } from "durun";
+export const a = task("main", (x: number) => x + 1, { namespace: "a" });
+export const b = task("main", (x: number) => x + 2, { namespace: "b" });
+task("hidden", (word: string) => word.length, { namespace: "util" });
+`,
+  );
 });
 afterAll(() => p.remove());
 
@@ -43,6 +51,7 @@ describe("usage errors exit 2 and create no database", () => {
     ["a flag without a value", ["run", "examples/hello.ts", "main", "--name"], /^error: malformed argument: --name needs a value/],
     ["an unknown parameter", ["run", "examples/hello.ts", "main", "--nmae", "x"], /^error: unknown parameter --nmae for main; parameters of main: --name$/],
     ["too many positional values", ["run", "examples/hello.ts", "main", "a", "b"], /^error: too many arguments: 1 positional value left over/],
+    ["an ambiguous bare task name", ["run", "examples/namespaced.ts", "main", "1"], /^error: task name "main" is ambiguous; use one of: a\.main, b\.main$/],
     ["a missing task argument", ["run", "examples/hello.ts"], /^error: missing required argument 'task'$/],
     ["an unknown durun option", ["log", "--bogus"], /^error: unknown option '--bogus'$/],
     ["a bad --limit", ["log", "--limit", "x"], /^error: --limit needs a positive whole number, got "x"$/],
@@ -70,6 +79,17 @@ describe("usage errors exit 2 and create no database", () => {
     }
     expect(readFileSync(shared).equals(before)).toBe(true);
     expect(await executionCount(shared)).toBe(1);
+  });
+});
+
+describe("task names", () => {
+  it("takes namespace.name, and a bare name when it is unique, exported or not", async () => {
+    const db = join(p.dir, "ns", "durun.db");
+    const b = await p.durun(["run", "examples/namespaced.ts", "b.main", "--x", "1", "--db", db]);
+    expect(b.stdout).toBe("3\n");
+    const hidden = await p.durun(["run", "examples/namespaced.ts", "hidden", "--word", "abcd", "--db", db]);
+    expect(hidden.stderr).not.toMatch(/error/);
+    expect(hidden.stdout).toBe("4\n");
   });
 });
 
