@@ -77,6 +77,12 @@ async function runCommand(file: string, taskName: string, words: string[], opts:
     throw openStoreError(db, e);
   }
   const started = Date.now();
+  const onInterrupt = (): void => {
+    progress.stop();
+    process.stderr.write(`\ninterrupted: ${progress.summary()}\n`);
+    process.exit(130);
+  };
+  process.once("SIGINT", onInterrupt);
   try {
     let value: unknown;
     try {
@@ -99,6 +105,7 @@ async function runCommand(file: string, taskName: string, words: string[], opts:
     if (id && e instanceof TaskError) process.stderr.write(`execution ${shortId(id)}: ${progress.summary()}; details: durun log ${shortId(id)}\n`);
     throw openStoreError(db, e);
   } finally {
+    process.removeListener("SIGINT", onInterrupt);
     await scheduler.close();
   }
 }
