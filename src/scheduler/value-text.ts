@@ -65,14 +65,29 @@ export function storedText(v: unknown, root: string): ValueText {
   return encodeAndHash(v, root, true);
 }
 
+/** Hashes of short texts (small numbers and strings recur as arguments), bounded. */
+const shortHashes = new Map<string, string>();
+const SHORT = 32;
+const SHORT_ENTRIES = 50_000;
+
+function shortHash(text: string): string {
+  let h = shortHashes.get(text);
+  if (h === undefined) {
+    h = sha256Hex(text);
+    if (shortHashes.size >= SHORT_ENTRIES) shortHashes.clear();
+    shortHashes.set(text, h);
+  }
+  return h;
+}
+
 function encodeAndHash(v: unknown, root: string, fromText: boolean): ValueText {
   if (typeof v === "string") {
     const text = JSON.stringify(v);
-    return { text, hash: sha256Hex(text) };
+    return { text, hash: text.length <= SHORT ? shortHash(text) : sha256Hex(text) };
   }
   if (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0)) {
     const text = String(v);
-    return { text, hash: sha256Hex(text) };
+    return { text, hash: shortHash(text) };
   }
   const text = encodeValue(v, { root });
   return { text, hash: fromText || isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
