@@ -160,3 +160,33 @@ describe("provenance store (SQLite)", () => {
     expect(() => new Scheduler({ db: "mysql://localhost/x" })).toThrow(/unsupported database URL "mysql:\/\/localhost\/x"/);
   });
 });
+
+describe("two schedulers on one SQLite file", () => {
+  it("both record, and each sees the other's cache entries", async () => {
+    const namespace = ns();
+    let runs = 0;
+    const inc = task("inc", async (x: number) => {
+      runs++;
+      await new Promise((r) => setTimeout(r, 1));
+      return x + 1;
+    }, { namespace });
+    const db = join(tempDir(), "shared.db");
+    const a = new Scheduler({ db });
+    const b = new Scheduler({ db });
+    try {
+      const [ra, rb] = await Promise.all([
+        a.run(Array.from({ length: 200 }, (_, i) => inc(i))),
+        b.run(Array.from({ length: 200 }, (_, i) => inc(i + 1000))),
+      ]);
+      expect(ra[199]).toBe(200);
+      expect(rb[0]).toBe(1001);
+      expect(runs).toBe(400);
+      expect(await b.run(inc(5))).toBe(6); // recorded by a
+      expect(runs).toBe(400);
+      expect(await a.db.listExecutions()).toHaveLength(3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
