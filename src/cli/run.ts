@@ -35,7 +35,8 @@ Task arguments:
 Environment:
   DURUN_DB   default for --db (the flag wins; default .durun/durun.db)
 
-Exit codes: 0 success, 1 the task failed (or --dryrun found work to do), 2 usage error.
+Exit codes: 0 success, 1 the task failed (or --dryrun found work to do), 2 usage error,
+130 interrupted (Ctrl-C).
 
 Example:
   durun run examples/hello.ts main --name world`;
