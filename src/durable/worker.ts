@@ -149,6 +149,7 @@ class DurableWorker implements Worker {
   private readonly loops: Promise<void>[] = [];
   private readonly blocking = new Set<QueueWaiter>();
   private timers: NodeJS.Timeout[] = [];
+  private lateTimers: NodeJS.Timeout[] = [];
   private stopped: Promise<void> | undefined;
   private cron: CronRunner | undefined;
   private readonly limits: Array<string | number> = [];
@@ -170,18 +171,18 @@ class DurableWorker implements Worker {
     this.store.onReconnect(() => void sync().catch(() => undefined));
     await this.store.subscribe(this.store.keys.cancelChannel, (id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
     for (const q of this.o.queues) this.loops.push(this.fetchLoop(q));
-    const every = (ms: number, fn: () => Promise<void>) => {
+    const every = (ms: number, fn: () => Promise<void>, whileStopping: boolean) => {
       let busy = false;
-      this.timers.push(
-        setInterval(() => {
-          if (busy || this.stopping.signal.aborted) return;
-          busy = true;
-          fn().catch(() => {}).finally(() => (busy = false));
-        }, ms),
-      );
+      const t = setInterval(() => {
+        if (busy || (!whileStopping && this.stopping.signal.aborted)) return;
+        busy = true;
+        fn().catch(() => {}).finally(() => (busy = false));
+      }, ms);
+      (whileStopping ? this.lateTimers : this.timers).push(t);
     };
-    every(Math.max(50, Math.floor(this.o.leaseMs / 3)), () => this.renewLeases());
-    every(this.o.reaperIntervalMs, () => this.reap());
+    // leases are renewed until the very end: runs finishing during stop() must not be reaped
+    every(Math.max(50, Math.floor(this.o.leaseMs / 3)), () => this.renewLeases(), true);
+    every(this.o.reaperIntervalMs, () => this.reap(), false);
     if ([...this.defs.values()].some((d) => d.options.cron.length > 0)) {
       this.cron = new CronRunner(this.store, this.o.app, this.id, [...this.defs.values()], this.o.idempotencyTtlMs);
       this.cron.start();
@@ -297,28 +298,28 @@ class DurableWorker implements Worker {
   }
 
   private async doStop(): Promise<void> {
+    // every wait below is bounded: with Redis away, pending commands would wait forever
+    const within = (ms: number, p: Promise<unknown>) => {
+      let timer: NodeJS.Timeout | undefined;
+      return Promise.race([p.then(() => undefined, () => undefined), new Promise<void>((r) => (timer = setTimeout(r, ms)))]).finally(() => clearTimeout(timer));
+    };
     this.stopping.abort();
     this.releaseSlots(0);
     for (const w of this.blocking) w.close();
     this.cron?.stop();
-    await Promise.allSettled(this.loops);
-    if (this.running.size > 0) {
-      let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.allSettled([...this.running]),
-        new Promise<void>((r) => (timer = setTimeout(r, this.o.shutdownTimeoutMs))),
-      ]);
-      clearTimeout(timer);
-    }
-    for (const h of this.held.values()) {
-      if (h.parked || h.detached) continue;
-      h.detached = true;
-      h.abort.abort(new CanceledError(`run ${h.id}: the worker is stopping`));
-      await this.store.release(h.id, h.token).catch(() => 0);
-    }
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
-    await this.cron?.stopped();
+    await within(1000, Promise.allSettled(this.loops));
+    if (this.running.size > 0) await within(this.o.shutdownTimeoutMs, Promise.allSettled([...this.running]));
+    const handBack = [...this.held.values()].filter((h) => !h.parked && !h.detached);
+    for (const h of handBack) {
+      h.detached = true;
+      h.abort.abort(new CanceledError(`run ${h.id}: the worker is stopping`));
+    }
+    await within(2000, Promise.all(handBack.map((h) => this.store.release(h.id, h.token))));
+    for (const t of this.lateTimers) clearInterval(t);
+    this.lateTimers = [];
+    await within(1000, this.cron?.stopped() ?? Promise.resolve());
     await this.store.close();
   }
 

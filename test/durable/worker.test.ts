@@ -75,6 +75,17 @@ describe("durable: worker leases, reaper, queues, graceful stop", () => {
     expect((await client.getRun(h.id))?.status).toBe("succeeded");
   });
 
+  it("stop() keeps renewing the leases of the runs it waits for (no duplicate execution)", async () => {
+    const w1 = await env.worker({ leaseMs: 600, shutdownTimeoutMs: 5000 });
+    await env.worker({ leaseMs: 600, app: "other", queues: ["default"] });
+    const client = env.client();
+    const h = await client.emitWorkflow(twoSteps, { key: "renew-on-stop", holdMs: 1800 });
+    await waitFor("step b to start", () => calls.includes("renew-on-stop:b"));
+    await w1.stop();
+    expect(await h.result({ timeoutMs: 10_000 })).toBe("done");
+    expect(calls.filter((c) => c === "renew-on-stop:b")).toHaveLength(1);
+  });
+
   it("a worker serves only its queues; emitWorkflow's queue option overrides the workflow's", async () => {
     const client = env.client();
     await env.worker({ queues: ["default"] });

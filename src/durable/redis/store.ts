@@ -57,14 +57,27 @@ function redactUrl(url: string): string {
   }
 }
 
+const CONNECTION_ERROR = /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|max retries per request|LOADING/i;
+/** Errors of commands that never reached Redis (safe to send again). */
+const NOT_SENT = /Stream isn't writeable|LOADING/;
+
+function isConnectionError(e: unknown): boolean {
+  return e instanceof Error && (e.name === "MaxRetriesPerRequestError" || CONNECTION_ERROR.test(e.message));
+}
+
 /** Opens an ioredis connection with durun's reconnection policy (retry forever, backoff ≤ 2 s). */
 function openRedis(url: string, opts: StoreConnectOptions, extra: RedisOptions = {}): Redis {
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: opts.connectTimeoutMs,
-    maxRetriesPerRequest: opts.waitThroughOutages ? null : 20,
     retryStrategy: (times) => Math.min(50 * times, 2000),
     enableReadyCheck: true,
+    ...(opts.waitThroughOutages
+      ? // workers: a command waits (offline queue) until Redis is back
+        { maxRetriesPerRequest: null }
+      : // clients: fail fast while disconnected (retried by RedisStore.cmd within a bound),
+        // and never wait on a hung connection longer than the bound
+        { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: opts.connectTimeoutMs }),
     ...extra,
   });
   redis.on("error", () => {
@@ -106,16 +119,38 @@ export class RedisStore {
 
   /** Connects (bounded by `connectTimeoutMs`) and loads the scripts. */
   static async connect(opts: StoreConnectOptions): Promise<RedisStore> {
-    const redis = openRedis(opts.url, opts);
+    const redis = openRedis(opts.url, opts, { enableAutoPipelining: true });
     defineScripts(redis);
     await connectOrThrow(redis, opts.url, opts.connectTimeoutMs);
     return new RedisStore(redis, opts);
   }
 
+  /**
+   * Runs one command (or pipeline) and turns connection failures into ConnectionError naming the
+   * URL. A command that never reached Redis (client connections fail fast while disconnected) is
+   * sent again until `connectTimeoutMs` has passed.
+   */
+  private async cmd<T>(fn: () => Promise<T>): Promise<T> {
+    const deadline = Date.now() + this.opts.connectTimeoutMs;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isConnectionError(e)) throw e;
+        if (!this.closed && NOT_SENT.test((e as Error).message) && Date.now() < deadline) {
+          await new Promise((r) => setTimeout(r, 100));
+          continue;
+        }
+        const why = this.closed ? "the connection was closed" : (e as Error).message;
+        throw new ConnectionError(`lost the connection to Redis at ${redactUrl(this.opts.url)}: ${why}`, { cause: e });
+      }
+    }
+  }
+
   private script(name: string): ScriptFn {
     const fn = (this.redis as unknown as Record<string, ScriptFn | undefined>)[commandName(name)];
     if (!fn) throw new Error(`Lua script "${name}" is not loaded`);
-    return fn.bind(this.redis);
+    return (...args) => this.cmd(() => fn.apply(this.redis, args));
   }
 
   private get P(): string {
@@ -134,7 +169,7 @@ export class RedisStore {
 
   /** The Redis server version, e.g. `"7.0.15"`. */
   async serverVersion(): Promise<string> {
-    const info = await this.redis.info("server");
+    const info = await this.cmd(() => this.redis.info("server"));
     return /redis_version:([^\r\n]+)/.exec(info)?.[1] ?? "0";
   }
 
@@ -248,15 +283,27 @@ export class RedisStore {
     return Number(await this.script("release")(this.keys.run(runId), this.P, runId, token));
   }
 
+  /** Sends commands as one pipeline; the first failed command's error is thrown. */
+  private pipeline(build: (pipe: Record<string, (...a: Array<string | number>) => unknown>) => void): Promise<Raw[]> {
+    return this.cmd(async () => {
+      const pipe = this.redis.pipeline();
+      build(pipe as unknown as Record<string, (...a: Array<string | number>) => unknown>);
+      const res = ((await pipe.exec()) ?? []) as Array<[Error | null, Raw]>;
+      return res.map(([err, v]) => {
+        if (err) throw err;
+        return v;
+      });
+    });
+  }
+
   /** Re-queues due scheduled runs and reaps expired leases, in one round trip. */
   async promoteAndReap(limit: number): Promise<{ promoted: number; reaped: string[] }> {
     const now = Date.now();
-    const pipe = this.redis.pipeline() as unknown as Record<string, (...a: Array<string | number>) => unknown> & { exec(): Promise<Array<[Error | null, Raw]> | null> };
-    pipe[commandName("promote")]!(this.keys.scheduled, this.P, now, limit);
-    pipe[commandName("reap")]!(this.keys.leases, this.P, now, limit);
-    const res = (await pipe.exec()) ?? [];
-    for (const [err] of res) if (err) throw err;
-    return { promoted: Number(res[0]?.[1] ?? 0), reaped: ((res[1]?.[1] ?? []) as Raw[]).map(String) };
+    const res = await this.pipeline((pipe) => {
+      pipe[commandName("promote")]!(this.keys.scheduled, this.P, now, limit);
+      pipe[commandName("reap")]!(this.keys.leases, this.P, now, limit);
+    });
+    return { promoted: Number(res[0] ?? 0), reaped: ((res[1] ?? []) as Raw[]).map(String) };
   }
 
   async cancel(runId: string, error: string): Promise<{ code: number; children: string[] }> {
@@ -281,7 +328,7 @@ export class RedisStore {
   // ---- reads ----
 
   async getRunFields(id: string): Promise<Record<string, string> | undefined> {
-    const r = await this.redis.hgetall(this.keys.run(id));
+    const r = await this.cmd(() => this.redis.hgetall(this.keys.run(id)));
     return Object.keys(r).length ? r : undefined;
   }
 
@@ -292,68 +339,63 @@ export class RedisStore {
   }
 
   async getRunStatus(id: string): Promise<{ status: string; output: string | null; error: string | null } | undefined> {
-    const [status, output, error] = await this.redis.hmget(this.keys.run(id), "status", "output", "error");
+    const [status, output, error] = await this.cmd(() => this.redis.hmget(this.keys.run(id), "status", "output", "error"));
     return status ? { status, output: output ?? null, error: error ?? null } : undefined;
   }
 
   async getManyRuns(ids: string[]): Promise<Array<Record<string, string> | undefined>> {
     if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hgetall(this.keys.run(id));
-    const res = (await pipe.exec()) ?? [];
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      const rec = v as Record<string, string>;
+    const res = await this.pipeline((pipe) => {
+      for (const id of ids) pipe.hgetall!(this.keys.run(id));
+    });
+    return res.map((v) => {
+      const rec = v as unknown as Record<string, string>;
       return Object.keys(rec).length ? rec : undefined;
     });
   }
 
   async getSteps(id: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.keys.steps(id));
+    return this.cmd(() => this.redis.hgetall(this.keys.steps(id)));
   }
 
   /** Ids of an index zset, newest first. */
   async rangeNewest(key: string, offset: number, limit: number): Promise<string[]> {
-    return this.redis.zrevrange(key, offset, offset + limit - 1);
+    return this.cmd(() => this.redis.zrevrange(key, offset, offset + limit - 1));
   }
 
   async countMany(keys: string[]): Promise<number[]> {
-    const pipe = this.redis.pipeline();
-    for (const k of keys) pipe.zcard(k);
-    const res = (await pipe.exec()) ?? [];
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      return Number(v);
+    const res = await this.pipeline((pipe) => {
+      for (const k of keys) pipe.zcard!(k);
     });
+    return res.map(Number);
   }
 
   async workflowMetas(): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.keys.workflows);
+    return this.cmd(() => this.redis.hgetall(this.keys.workflows));
   }
 
   async workflowMeta(name: string): Promise<string | null> {
-    return this.redis.hget(this.keys.workflows, name);
+    return this.cmd(() => this.redis.hget(this.keys.workflows, name));
   }
 
   async getEventFields(id: string): Promise<Record<string, string> | undefined> {
-    const r = await this.redis.hgetall(this.keys.event(id));
+    const r = await this.cmd(() => this.redis.hgetall(this.keys.event(id)));
     return Object.keys(r).length ? r : undefined;
   }
 
   async getManyEvents(ids: string[]): Promise<Array<Record<string, string> | undefined>> {
     if (ids.length === 0) return [];
-    const pipe = this.redis.pipeline();
-    for (const id of ids) pipe.hgetall(this.keys.event(id));
-    const res = (await pipe.exec()) ?? [];
-    return res.map(([err, v]) => {
-      if (err) throw err;
-      const rec = v as Record<string, string>;
+    const res = await this.pipeline((pipe) => {
+      for (const id of ids) pipe.hgetall!(this.keys.event(id));
+    });
+    return res.map((v) => {
+      const rec = v as unknown as Record<string, string>;
       return Object.keys(rec).length ? rec : undefined;
     });
   }
 
   async queueLength(queue: string): Promise<number> {
-    return this.redis.llen(this.keys.queue(queue));
+    return this.cmd(() => this.redis.llen(this.keys.queue(queue)));
   }
 
   /** Closes every connection of this store. */
@@ -362,10 +404,12 @@ export class RedisStore {
     this.closed = true;
     for (const c of this.extra) c.disconnect();
     this.extra.clear();
-    try {
-      await this.redis.quit();
-    } catch {
-      this.redis.disconnect();
+    // QUIT lets pending replies arrive; it is not worth waiting for while Redis is away
+    if (this.redis.status === "ready") {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([this.redis.quit().catch(() => undefined), new Promise((r) => (timer = setTimeout(r, 1000)))]);
+      clearTimeout(timer);
     }
+    this.redis.disconnect();
   }
 }
