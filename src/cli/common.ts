@@ -101,7 +101,7 @@ export function describeError(err: Error): string {
     const detail = original ? `${original.name}: ${original.message}` : err.message;
     return `task "${err.taskName}" failed (${chain.join(" > ")}): ${oneLine(detail)}`;
   }
-  if (err instanceof DryRunError) return `dry run: ${oneLine(err.message)}`;
+  if (err instanceof DryRunError) return `dry run: ${oneLine(err.message.replace(/^dry ?run:\s*/i, ""))}`;
   if (err instanceof StoreError) return oneLine(err.message);
   if (err instanceof DurunError) return oneLine(err.message);
   return oneLine(`${err.name}: ${err.message}`);

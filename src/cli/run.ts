@@ -98,7 +98,7 @@ async function runCommand(file: string, taskName: string, words: string[], opts:
     );
   } catch (e) {
     if (e instanceof DryRunError) {
-      process.stderr.write(`dry run: ${e.message} (took ${formatDuration(Date.now() - started)})\n`);
+      process.stderr.write(`dry run: ${e.message.replace(/^dry ?run:\s*/i, "")} (took ${formatDuration(Date.now() - started)})\n`);
       process.exitCode = 1;
       return;
     }
