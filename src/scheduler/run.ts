@@ -212,14 +212,32 @@ export class Run {
   }
 
   #resolveArgs(handle: TaskHandle, rawArgs: readonly unknown[], frame: Frame): Promise<Outcome> {
-    return Promise.all(rawArgs.map((a) => this.#eval(a, frame))).then((parts) =>
-      this.#callWith(
-        handle,
-        parts.map((p) => p.value),
-        parts.map((p) => p.callId),
-        frame,
-      ),
-    );
+    const n = rawArgs.length;
+    const values: unknown[] = new Array<unknown>(n);
+    const upstream: (string | undefined)[] = new Array<string | undefined>(n);
+    let pending: Promise<void>[] | undefined;
+    for (let i = 0; i < n; i++) {
+      const a = rawArgs[i];
+      if (!isExpressionValue(a) && !containsExpression(a)) {
+        values[i] = a;
+        continue;
+      }
+      const r = this.#eval(a, frame);
+      if (r instanceof Promise) {
+        (pending ??= []).push(
+          r.then((ev) => {
+            values[i] = ev.value;
+            upstream[i] = ev.callId;
+          }),
+        );
+      } else {
+        values[i] = r.value;
+        upstream[i] = r.callId;
+      }
+    }
+    const call = (): Promise<Outcome> => this.#callWith(handle, values, upstream, frame);
+    if (pending === undefined) return call();
+    return (pending.length === 1 ? pending[0]! : Promise.all(pending)).then(call);
   }
 
   /**
