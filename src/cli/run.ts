@@ -91,7 +91,7 @@ async function runCommand(file: string, taskName: string, words: string[], opts:
     } finally {
       progress.stop();
     }
-    process.stdout.write(renderValue(value) + "\n");
+    process.stdout.write(renderValue(value, { colors: process.stdout.isTTY === true && !process.env["NO_COLOR"] }) + "\n");
     const id = scheduler.lastExecutionId;
     process.stderr.write(
       `${id ? `execution ${shortId(id)}: ` : ""}${progress.summary()}${id ? `; details: durun log ${shortId(id)}` : ""}\n`,
