@@ -61,6 +61,9 @@ export interface RunContext {
   readonly onEvent: ((e: SchedulerEvent) => void) | undefined;
 }
 
+/** Cache keys read per turn of the event loop. */
+const LOOKUP_GROUP = 2_000;
+
 /**
  * Evaluates one expression graph. Create one per `scheduler.run`.
  */
@@ -69,7 +72,16 @@ export class Run {
   /** task hash → args hash → the call's outcome (identical calls in a run share one). */
   readonly #memo = new Map<string, Map<string, Promise<Outcome>>>();
   readonly #nodeMemo = new WeakMap<ExpressionNode, Promise<Outcome>>();
-  readonly #inflight = new Set<Promise<unknown>>();
+  /** Calls started and not yet settled; `#idle` resolves when it drops to 0. */
+  #unsettled = 0;
+  #idle: (() => void) | undefined;
+  readonly #settled = (): void => {
+    if (--this.#unsettled === 0 && this.#idle !== undefined) {
+      const idle = this.#idle;
+      this.#idle = undefined;
+      idle();
+    }
+  };
   readonly #lookups: Array<{ taskHash: string; argsHash: string; resolve: (e: CacheEntry | undefined) => void; reject: (e: unknown) => void }> = [];
   readonly #recordedTasks = new Set<string>();
   #lookupScheduled = false;
@@ -94,7 +106,7 @@ export class Run {
       this.#failed = true;
       throw e;
     } finally {
-      while (this.#inflight.size > 0) await Promise.allSettled([...this.#inflight]);
+      while (this.#unsettled > 0) await new Promise<void>((resolve) => (this.#idle = resolve));
     }
   }
 
@@ -278,11 +290,8 @@ export class Run {
   }
 
   #track(p: Promise<unknown>): void {
-    this.#inflight.add(p);
-    const remove = (): void => {
-      this.#inflight.delete(p);
-    };
-    p.then(remove, remove);
+    this.#unsettled++;
+    p.then(this.#settled, this.#settled);
   }
 
   /** A batched cache lookup: all lookups requested before the event loop turns go in one query. */
@@ -298,7 +307,13 @@ export class Run {
 
   #flushLookups(): void {
     this.#lookupScheduled = false;
-    const batch = this.#lookups.splice(0);
+    // At most LOOKUP_GROUP keys per turn of the event loop: the calls found complete before the
+    // next group is read, so a 100,000-call fan-out never holds 100,000 entries at once.
+    const batch = this.#lookups.splice(0, LOOKUP_GROUP);
+    if (this.#lookups.length > 0) {
+      this.#lookupScheduled = true;
+      setImmediate(() => this.#flushLookups());
+    }
     this.#ctx.store.lookupCache(batch).then(
       (entries) => batch.forEach((b, i) => b.resolve(entries[i])),
       (e: unknown) => batch.forEach((b) => b.reject(e)),

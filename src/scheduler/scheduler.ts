@@ -167,11 +167,6 @@ export class Scheduler {
     return ex;
   }
 
-  /** The executor instance registered under `name` (created on first use), for diagnostics. */
-  executor(name: string): Executor {
-    return this.#executor(name, "<none>");
-  }
-
   /**
    * Evaluates an expression (or a structure containing expressions) and resolves to its value.
    * Rejects with a `TaskError` naming the failing task (original error as `cause`), or with a
