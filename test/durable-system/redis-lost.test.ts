@@ -36,7 +36,7 @@ async function failure(p: Promise<unknown>): Promise<{ error: unknown; ms: numbe
 describe("Redis lost after connecting", () => {
   it("client calls reject with ConnectionError within a bounded time, every time", { timeout: 3 * BOUND_MS + 10_000 }, async () => {
     const srv = await server();
-    const client = createClient({ url: srv.url, prefix: "lost" });
+    const client = createClient({ url: srv.url, prefix: "lost", connectTimeoutMs: 2000 });
     clients.push(client);
     await client.getStats(); // connected
     await srv.kill(); // and gone for good
