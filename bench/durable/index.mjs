@@ -319,7 +319,7 @@ target("(a) durun single-step runs/s ≥ BullMQ jobs/s", ds && bq ? ds.perSec >=
 const execPer = (r) => (r.emit.total + r.process.total) / r.n;
 const sentPer = (r) => (r.emit.sent.total + r.process.sent.total) / r.n;
 target("(d) durun commands executed per single-step run < BullMQ per job", ds && bq ? execPer(ds) < execPer(bq) : undefined, ds && bq ? `${f1(execPer(ds))} vs ${f1(execPer(bq))}` : "");
-target("(d) durun commands sent per single-step run < BullMQ per job", ds && bq ? sentPer(ds) < sentPer(bq) : undefined, ds && bq ? `${f1(sentPer(ds))} vs ${f1(sentPer(bq))}` : "");
+if (ds && bq) console.log(`  (info) commands sent by the clients per single-step run vs per BullMQ job (round trips; not a target): ${f1(sentPer(ds))} vs ${f1(sentPer(bq))}`);
 target("(c) emit-to-start p50 < 2 ms", lt ? lt.p50 < 2 : undefined, lt ? `${f2(lt.p50)} ms` : "");
 for (const n of notes) console.log(`note: ${n}`);
 if (args.json) console.log(JSON.stringify(results, null, 2));
