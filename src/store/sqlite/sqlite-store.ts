@@ -58,12 +58,12 @@ const TABLES = {
     sql: insertSql(
       "calls",
       ["id", "execution_id", "parent_id", "task_name", "task_hash", "args_hash", "call_hash", "result_hash", "final_hash", "status", "started_at", "ended_at", "error", "attempts"],
-      "ON CONFLICT (id) DO NOTHING",
+      "ON CONFLICT DO NOTHING RETURNING seq, id",
     ),
   },
   arguments: {
     width: 4,
-    sql: insertSql("arguments", ["call_id", "position", "value_hash", "upstream_call_id"], "ON CONFLICT DO NOTHING"),
+    sql: insertSql("arguments", ["call_seq", "position", "value_hash", "upstream_call_id"], "ON CONFLICT DO NOTHING"),
   },
   cacheEntries: {
     width: 8,
@@ -171,6 +171,32 @@ export class SqliteStore implements Store {
     }
   }
 
+  /** Inserts call rows; returns id → seq of the rows inserted. */
+  #insertCalls(rows: readonly unknown[][]): Map<string, number> {
+    const seqs = new Map<string, number>();
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const chunk = rows.length - i >= CHUNK ? CHUNK : rows.length - i;
+      const params: unknown[] = [];
+      for (let j = i; j < i + chunk; j++) for (const v of rows[j]!) params.push(v);
+      for (const r of this.#insert("calls", chunk).raw(true).all(params) as [number, string][]) seqs.set(r[1], r[0]);
+      this.stats.statements++;
+    }
+    return seqs;
+  }
+
+  /** The seq of a call: written in this batch, or read back (an argument of an earlier call). */
+  #seqOf(callId: string, seqs: Map<string, number>): number {
+    let seq = seqs.get(callId);
+    if (seq === undefined) {
+      const row = this.#db.prepare("SELECT seq FROM calls WHERE id = ?").get(callId) as { seq: number } | undefined;
+      this.stats.statements++;
+      if (row === undefined) throw new Error(`an argument refers to call ${callId}, which is not recorded`);
+      seq = row.seq;
+      seqs.set(callId, seq);
+    }
+    return seq;
+  }
+
   async write(batch: WriteBatch): Promise<void> {
     this.#check();
     const values: unknown[][] = [];
@@ -193,8 +219,8 @@ export class SqliteStore implements Store {
         );
         this.#insertRows("tasks", tasks);
         this.#insertRows("values", values);
-        this.#insertRows(
-          "calls",
+        // Calls first: their seq numbers key the argument rows.
+        const seqs = this.#insertCalls(
           batch.calls.map((c) => [
             c.id, c.executionId, c.parentId, c.taskName, c.taskHash, c.argsHash, c.callHash, c.resultHash, c.finalHash,
             c.status, c.startedAt, c.endedAt, c.error, c.attempts,
@@ -202,7 +228,7 @@ export class SqliteStore implements Store {
         );
         this.#insertRows(
           "arguments",
-          batch.arguments.map((a) => [a.callId, a.position, a.valueHash, a.upstreamCallId]),
+          batch.arguments.map((a) => [this.#seqOf(a.callId, seqs), a.position, a.valueHash, a.upstreamCallId]),
         );
         this.#insertRows(
           "cacheEntries",
@@ -311,7 +337,7 @@ export class SqliteStore implements Store {
   async getCallGraph(executionId: string): Promise<{ calls: CallRecord[] }> {
     const exec = await this.getExecution(executionId);
     const id = exec?.id ?? executionId;
-    return { calls: this.#all<Row>("SELECT * FROM calls WHERE execution_id = ? ORDER BY started_at, rowid", id).map(toCall) };
+    return { calls: this.#all<Row>("SELECT * FROM calls WHERE execution_id = ? ORDER BY started_at, seq", id).map(toCall) };
   }
 
   async getCall(id: string): Promise<CallDetail | undefined> {
@@ -323,8 +349,8 @@ export class SqliteStore implements Store {
     }
     const call = toCall(row);
     const args = this.#all<Row>(
-      "SELECT a.position, a.value_hash, a.upstream_call_id, v.data FROM arguments a LEFT JOIN stored_values v ON v.hash = a.value_hash WHERE a.call_id = ? ORDER BY a.position",
-      call.id,
+      "SELECT a.position, a.value_hash, a.upstream_call_id, v.data FROM arguments a LEFT JOIN stored_values v ON v.hash = a.value_hash WHERE a.call_seq = ? ORDER BY a.position",
+      row.seq,
     ).map((a) => ({
       position: a.position as number,
       valueHash: a.value_hash as string,

@@ -28,8 +28,11 @@ CREATE TABLE stored_values (
   data  TEXT NOT NULL
 ) WITHOUT ROWID;
 
+-- Calls and their arguments are stored in insertion order (seq): ids are random, so keying the
+-- big tables by id would scatter every write across the B-tree.
 CREATE TABLE calls (
-  id            TEXT PRIMARY KEY,
+  seq           INTEGER PRIMARY KEY,
+  id            TEXT NOT NULL UNIQUE,
   execution_id  TEXT NOT NULL,
   parent_id     TEXT,
   task_name     TEXT NOT NULL,
@@ -46,12 +49,14 @@ CREATE TABLE calls (
 );
 CREATE INDEX calls_execution ON calls (execution_id, started_at);
 
+-- One row per argument of a call (call_seq = calls.seq); upstream_call_id names the call that
+-- produced the value.
 CREATE TABLE arguments (
-  call_id           TEXT NOT NULL,
+  call_seq          INTEGER NOT NULL,
   position          INTEGER NOT NULL,
   value_hash        TEXT NOT NULL,
   upstream_call_id  TEXT,
-  PRIMARY KEY (call_id, position)
+  PRIMARY KEY (call_seq, position)
 ) WITHOUT ROWID;
 
 -- reached: JSON array of [task full name, task hash] reached below the call; '' when the call
