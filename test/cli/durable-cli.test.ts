@@ -127,7 +127,7 @@ describe("durun worker / emit / runs", () => {
   });
 
   it("bad input: one-line errors and non-zero exits", async () => {
-    const worker = await startCliWorker(["--url", server.url]);
+    const worker = await startCliWorker(["--url", server.url, "--quiet"]);
 
     const port = await freePort();
     const down = (args: string[]) => runCli([...args, "--url", `redis://127.0.0.1:${port}`], {}, 20_000);
@@ -157,6 +157,8 @@ describe("durun worker / emit / runs", () => {
     const typedRuns = await runCli(["runs", "--workflow", "cli-typed", "--json", "--url", server.url]);
     const typed = JSON.parse(typedRuns.stdout) as Array<{ input: { x: unknown }; status: string; attempt: number }>;
     expect(typed.map((r) => [r.input.x, r.status, r.attempt])).toEqual([["b", "failed", 1]]); // no run for "a"
+    // --quiet: the worker ran that run without printing a line for it
+    expect(worker.output()).not.toMatch(/run \S+ cli-typed/);
 
     expect(unknown.code).not.toBe(0);
     expect(unknown.stderr.trim().split("\n")).toHaveLength(1);
