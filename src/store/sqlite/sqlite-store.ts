@@ -330,7 +330,8 @@ export class SqliteStore implements Store {
   async getExecution(id: string): Promise<ExecutionRecord | undefined> {
     const exact = this.#get<Row>("SELECT * FROM executions WHERE id = ?", id);
     if (exact) return toExecution(exact);
-    const rows = this.#all<Row>("SELECT * FROM executions WHERE id LIKE ? ESCAPE '\\' LIMIT 2", `${escapeLike(id)}%`);
+    if (id === "") return undefined;
+    const rows = this.#all<Row>("SELECT * FROM executions WHERE id >= ? AND id < ? LIMIT 2", id, `${id}\uffff`);
     return rows.length === 1 ? toExecution(rows[0]!) : undefined;
   }
 
@@ -343,7 +344,8 @@ export class SqliteStore implements Store {
   async getCall(id: string): Promise<CallDetail | undefined> {
     let row = this.#get<Row>("SELECT * FROM calls WHERE id = ?", id);
     if (!row) {
-      const rows = this.#all<Row>("SELECT * FROM calls WHERE id LIKE ? ESCAPE '\\' LIMIT 2", `${escapeLike(id)}%`);
+      // A prefix, as a range over the unique index on id (LIKE would scan the table).
+      const rows = id === "" ? [] : this.#all<Row>("SELECT * FROM calls WHERE id >= ? AND id < ? LIMIT 2", id, `${id}\uffff`);
       if (rows.length !== 1) return undefined;
       row = rows[0]!;
     }
@@ -387,10 +389,6 @@ export class SqliteStore implements Store {
     this.#closed = true;
     this.#db.close();
   }
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function safeDecode(text: string | null): unknown {
