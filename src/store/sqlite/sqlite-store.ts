@@ -16,6 +16,7 @@ import type {
   CacheEntry,
   CacheKey,
   CallDetail,
+  CallRow,
   CallRecord,
   ExecutionRecord,
   Store,
@@ -163,22 +164,35 @@ export class SqliteStore implements Store {
   }
 
   #insertRows(table: keyof WriteBatch, rows: readonly unknown[][]): void {
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.length - i >= CHUNK ? CHUNK : rows.length - i;
+    this.#insertEach(table, rows, (row, params) => {
+      for (const v of row) params.push(v);
+    });
+  }
+
+  /** Multi-row INSERTs of `items`, each turned into its column values by `fill` (no array per row). */
+  #insertEach<T>(table: keyof WriteBatch, items: readonly T[], fill: (item: T, params: unknown[]) => void): void {
+    for (let i = 0; i < items.length; i += CHUNK) {
+      const chunk = items.length - i >= CHUNK ? CHUNK : items.length - i;
       const params: unknown[] = [];
-      for (let j = i; j < i + chunk; j++) for (const v of rows[j]!) params.push(v);
+      for (let j = i; j < i + chunk; j++) fill(items[j]!, params);
       this.#insert(table, chunk).run(params);
       this.stats.statements++;
     }
   }
 
   /** Inserts call rows; returns id → seq of the rows inserted. */
-  #insertCalls(rows: readonly unknown[][]): Map<string, number> {
+  #insertCalls(calls: readonly CallRow[]): Map<string, number> {
     const seqs = new Map<string, number>();
-    for (let i = 0; i < rows.length; i += CHUNK) {
-      const chunk = rows.length - i >= CHUNK ? CHUNK : rows.length - i;
+    for (let i = 0; i < calls.length; i += CHUNK) {
+      const chunk = calls.length - i >= CHUNK ? CHUNK : calls.length - i;
       const params: unknown[] = [];
-      for (let j = i; j < i + chunk; j++) for (const v of rows[j]!) params.push(v);
+      for (let j = i; j < i + chunk; j++) {
+        const c = calls[j]!;
+        params.push(
+          c.id, c.executionId, c.parentId, c.taskName, c.taskHash, c.argsHash, c.callHash, c.resultHash, c.finalHash,
+          c.status, c.startedAt, c.endedAt, c.error, c.attempts,
+        );
+      }
       for (const r of this.#insert("calls", chunk).raw(true).all(params) as [number, string][]) seqs.set(r[1], r[0]);
       this.stats.statements++;
     }
@@ -221,16 +235,10 @@ export class SqliteStore implements Store {
         this.#insertRows("tasks", tasks);
         this.#insertRows("values", values);
         // Calls first: their seq numbers key the argument rows.
-        const seqs = this.#insertCalls(
-          batch.calls.map((c) => [
-            c.id, c.executionId, c.parentId, c.taskName, c.taskHash, c.argsHash, c.callHash, c.resultHash, c.finalHash,
-            c.status, c.startedAt, c.endedAt, c.error, c.attempts,
-          ]),
-        );
-        this.#insertRows(
-          "arguments",
-          batch.arguments.map((a) => [this.#seqOf(a.callId, seqs), a.position, a.valueHash, a.upstreamCallId]),
-        );
+        const seqs = this.#insertCalls(batch.calls);
+        this.#insertEach("arguments", batch.arguments, (a, p) => {
+          p.push(this.#seqOf(a.callId, seqs), a.position, a.valueHash, a.upstreamCallId);
+        });
         this.#insertRows(
           "cacheEntries",
           batch.cacheEntries.map((c) => [
