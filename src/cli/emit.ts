@@ -16,7 +16,7 @@ import { fmtError, fmtValue, parseJsonFlag, positiveInt, resolveRedisUrl } from 
 import { importModules } from "./worker.js";
 
 interface EmitFlags {
-  import: string[];
+  import?: string[];
   input?: string;
   url?: string;
   wait?: boolean;
@@ -33,7 +33,7 @@ export function registerEmit(program: Command): void {
     .description("start a durable workflow run (a worker that imports the workflow runs it)")
     .argument("<workflow>", "workflow name")
     .option("--input <json>", "the run's input, as JSON", "{}")
-    .option("--import <file>", "the module defining the workflow, to check the input against its schema before emitting (repeatable)", collect, [])
+    .option("--import <file>", "the module defining the workflow, to check the input against its schema before emitting (repeatable)", collect)
     .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
     .option("--wait", "wait for the run to finish and print its output")
     .option("--timeout-ms <n>", "with --wait: give up after this many milliseconds")
@@ -53,7 +53,7 @@ export function registerEmit(program: Command): void {
       runAt = new Date(flags.runAt);
       if (Number.isNaN(runAt.getTime())) throw new UsageError(`--run-at is not a date: "${flags.runAt}"`);
     }
-    const files = flags.import.map((f) => resolve(f));
+    const files = (flags.import ?? []).map((f) => resolve(f));
     for (const f of files) if (!existsSync(f)) throw new UsageError(`--import: no such file "${f}"`);
     if (files.length > 0) await importModules(files);
     const client = createClient({ url });
@@ -98,8 +98,8 @@ export function registerEmit(program: Command): void {
   });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function describeBadInput(e: UnknownWorkflowError | InputValidationError): string {

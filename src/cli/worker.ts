@@ -14,7 +14,7 @@ import { action, addCommand } from "./common.js";
 import { positiveInt, resolveRedisUrl } from "./redis-url.js";
 
 interface WorkerFlags {
-  import: string[];
+  import?: string[];
   url?: string;
   queues?: string;
   concurrency?: string;
@@ -40,7 +40,7 @@ const OUTCOME: Record<string, string> = {
 export function registerWorker(program: Command): void {
   const cmd = addCommand(program, "worker")
     .description("run durable workflows: import the files that define them and process their runs until SIGINT/SIGTERM")
-    .requiredOption("--import <file>", "a module that defines workflows (repeat for several)", collect, [])
+    .option("--import <file>", "a module that defines workflows (required; repeat for several)", collect)
     .option("--url <redis-url>", "Redis URL (default: $DURUN_REDIS_URL or redis://127.0.0.1:6379)")
     .option("--queues <list>", "comma-separated queues to take runs from (default: the queues of the imported workflows)")
     .option("--concurrency <n>", "runs executed at once by this worker", "1")
@@ -54,7 +54,8 @@ export function registerWorker(program: Command): void {
     const leaseMs = flags.leaseMs === undefined ? undefined : positiveInt(flags.leaseMs, "--lease-ms");
     const queues = flags.queues === undefined ? undefined : flags.queues.split(",").map((q) => q.trim()).filter(Boolean);
     if (queues !== undefined && queues.length === 0) throw new UsageError("--queues must name at least one queue");
-    const files = flags.import.map((f) => resolve(f));
+    const files = (flags.import ?? []).map((f) => resolve(f));
+    if (files.length === 0) throw new UsageError("--import <file> is required: the module that defines your workflows");
     for (const f of files) if (!existsSync(f)) throw new UsageError(`--import: no such file "${f}"`);
     await importModules(files);
 
@@ -115,8 +116,8 @@ export function registerWorker(program: Command): void {
   });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 /** Imports user modules (resolved against the working directory); TypeScript files go through tsx. */
