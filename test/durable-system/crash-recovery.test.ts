@@ -123,6 +123,20 @@ describe("crash recovery across worker processes", () => {
     expect(Date.now() - started).toBeLessThan(8000);
   });
 
+  it("a healthy step that runs for several leases keeps its run (renewals): no takeover, one execution", async () => {
+    const prefix = uniquePrefix("long");
+    const k = (n: string) => testKey(prefix, n);
+    const opts = { url: server.url, prefix, workflows: ["long-step"], leaseMs: 1000, reaperIntervalMs: 100 };
+    await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    const client = createClient({ url: server.url, prefix });
+    clients.push(client);
+    const handle = await client.emitWorkflow("long-step", {});
+    const out = (await handle.result({ timeoutMs: 15_000 })) as { stepBy: number; finishedBy: number };
+    expect(out.finishedBy).toBe(out.stepBy);
+    expect(await redis.get(k("long-calls"))).toBe("1");
+    expect((await client.getRun(handle.id))?.attempt).toBe(1);
+  });
+
   it("a worker whose event loop is blocked past its lease loses the run: the other worker finishes it, the stale one records nothing", async () => {
     const prefix = uniquePrefix("hog");
     const k = (n: string) => testKey(prefix, n);
