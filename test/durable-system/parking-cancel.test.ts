@@ -123,6 +123,30 @@ describe("parked runs survive their worker", () => {
   });
 });
 
+describe("child runs across processes", () => {
+  it("a parent whose worker died while it waited for its child resumes on another worker when the child ends", async () => {
+    const { prefix, client, k, status } = setup("parent-child");
+    const opts = { url: server.url, prefix, workflows: ["parent-child"], leaseMs: 1000, reaperIntervalMs: 100 };
+    const workers = await Promise.all([startWorkerProcess(opts), startWorkerProcess(opts)]);
+    const parent = await client.emitWorkflow("parent", {});
+    const starter = await Promise.race(workers.map((w) => w.waitForLine(`event start ${parent.id}`, 10_000).then(() => w)));
+    await waitFor("the child to run and the parent to park", async () => (await redis.llen(k("child-entered"))) >= 1 && (await status(parent.id)) === "scheduled");
+    await starter.kill(); // the parent's worker (maybe the child's too)
+    const survivor = workers.find((w) => w !== starter)!;
+    await redis.set(k("go"), "1");
+    const out = (await parent.result({ timeoutMs: 15_000 })) as { childBy: number; finishedBy: number };
+    expect(out.finishedBy).toBe(survivor.pid);
+    expect(await redis.get(k("before-calls"))).toBe("1");
+    const steps = await client.getRunSteps(parent.id);
+    const child = steps.find((s) => s.name === "child");
+    expect(child?.status).toBe("succeeded");
+    // one child run only, even if it had to run again
+    const children = (await client.listRuns({ workflow: "gated-child", limit: 10 })).map((r) => r.id);
+    expect(children).toHaveLength(1);
+    expect(child?.childRunId ?? children[0]).toBe(children[0]);
+  });
+});
+
 describe("graceful stop", () => {
   it("a stopping worker hands back the run it cannot finish: another worker takes it without waiting for the lease", async () => {
     const { prefix, client, k } = setup("handback");
