@@ -132,7 +132,7 @@ describe("durun worker / emit / runs", () => {
     const port = await freePort();
     const down = (args: string[]) => runCli([...args, "--url", `redis://127.0.0.1:${port}`], {}, 20_000);
     // independent invocations, run side by side
-    const [unknown, badJson, badStatus, badLimit, noRun, missingFile, badUrl, noImport, downEmit, downRuns, downWorker, badSchema, badSchemaLate] = await Promise.all([
+    const [unknown, badJson, badStatus, badLimit, noRun, missingFile, badUrl, noImport, badCron, downEmit, downRuns, downWorker, badSchema, badSchemaLate] = await Promise.all([
       runCli(["emit", "no-such-workflow", "--url", server.url]),
       runCli(["emit", "cli-double", "--input", "{x:1", "--url", server.url]),
       runCli(["runs", "--status", "sleeping", "--url", server.url]),
@@ -141,6 +141,7 @@ describe("durun worker / emit / runs", () => {
       runCli(["worker", "--import", "does/not/exist.ts", "--url", server.url]),
       runCli(["runs", "--url", "http://example.com"]),
       runCli(["worker", "--url", server.url]),
+      runCli(["worker", "--import", join(fixturesDir, "bad-cron.ts"), "--url", server.url]),
       down(["emit", "cli-double"]),
       down(["runs"]),
       down(["worker", "--import", workflows]),
@@ -180,6 +181,8 @@ describe("durun worker / emit / runs", () => {
     expect(missingFile.stderr.split("\n")[0]).toMatch(/^error: --import: no such file/);
 
     expect(badUrl.code).toBe(2);
+    expect(badCron.code).toBe(2);
+    expect(badCron.stderr.split("\n")[0]).toMatch(/^error: --import \S+bad-cron\.ts: workflow "bad-cron": options\.cron\[0\]\.expression "every tuesday" is malformed/);
     expect(noImport.code).toBe(2);
     expect(noImport.stderr.split("\n")[0]).toBe("error: --import <file> is required: the module that defines your workflows");
 
