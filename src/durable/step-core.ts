@@ -75,6 +75,20 @@ export async function runStepBody<T>(
     throw new UsageError(`${label}: timeoutMs must be a positive number, got ${String(timeoutMs)}`);
   }
   if (runSignal.aborted) throw abortReason(runSignal);
+  if (timeoutMs === undefined) {
+    // without a timeout the step's signal is the run's signal: no controller, no listener
+    return new Promise<Awaited<T>>((resolve, reject) => {
+      const onAbort = () => reject(abortReason(runSignal));
+      runSignal.addEventListener("abort", onAbort, { once: true });
+      Promise.resolve()
+        .then(() => fn({ signal: runSignal }))
+        .then(
+          (v) => resolve(v as Awaited<T>),
+          (e: unknown) => reject(e),
+        )
+        .finally(() => runSignal.removeEventListener("abort", onAbort));
+    });
+  }
   const ac = new AbortController();
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;

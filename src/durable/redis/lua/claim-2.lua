@@ -6,7 +6,8 @@
 -- KEYS[1] queue list   KEYS[2] leases zset
 -- ARGV[1] P   ARGV[2] now ms   ARGV[3] lease ms   ARGV[4] worker token   ARGV[5] count
 -- ARGV[6..] pairs: workflow name, maxConcurrency (0 = unlimited) of the workflows this worker runs
--- Returns {deferred, {id, lease token, run fields (HGETALL), step records (HGETALL)}, ...}
+-- Returns {deferred, {id, lease token, run fields (flat pairs: workflow, queue, attempt,
+--   maxAttempts, input, createdAt), step records (HGETALL)}, ...}
 --   where deferred = number of runs of unknown workflows put back.
 --@include common
 local now = tonumber(ARGV[2])
@@ -23,9 +24,8 @@ while claimed < count and scanned < count + 50 do
   if not id then break end
   scanned = scanned + 1
   local rk = k_run(id)
-  local fields = redis.call('HGETALL', rk)
-  local run = {}
-  for i = 1, #fields, 2 do run[fields[i]] = fields[i + 1] end
+  local v = redis.call('HMGET', rk, 'status', 'workflow', 'createdAt', 'startedAt', 'queue', 'attempt', 'maxAttempts', 'input')
+  local run = {status = v[1], workflow = v[2], createdAt = v[3], startedAt = v[4]}
   if run.status == 'queued' then
     local wf = run.workflow
     local limit = limits[wf]
@@ -43,6 +43,7 @@ while claimed < count and scanned < count + 50 do
       -- a run that never started has no step records: skip the read
       local steps = {}
       if run.startedAt then steps = redis.call('HGETALL', k_steps(id)) end
+      local fields = {'workflow', v[2], 'queue', v[5], 'attempt', v[6], 'maxAttempts', v[7], 'input', v[8], 'createdAt', v[3]}
       table.insert(out, {id, token, fields, steps})
     end
   end
