@@ -189,10 +189,11 @@ class DurableWorker implements Worker {
     }
   }
 
-  private async acquire(): Promise<number> {
+  /** Waits for at least one free slot and takes up to `max` of them. */
+  private async acquire(max: number): Promise<number> {
     while (this.free === 0 && !this.stopping.signal.aborted) await new Promise<void>((r) => this.slotWaiters.push(r));
-    const n = this.free;
-    this.free = 0;
+    const n = Math.min(this.free, max);
+    this.free -= n;
     return n;
   }
 
@@ -203,29 +204,50 @@ class DurableWorker implements Worker {
     for (const r of w) r();
   }
 
+  /** Claims up to `n` runs and starts them; resolves to the number claimed, -1 on error, -2 when only foreign runs were seen. */
+  private async claimInto(queue: string, n: number): Promise<number> {
+    try {
+      const claimed = await this.store.claim(queue, this.id, n, this.o.leaseMs, this.limits);
+      this.releaseSlots(n - claimed.runs.length);
+      for (const c of claimed.runs) this.startRun(c);
+      return claimed.runs.length > 0 ? claimed.runs.length : claimed.deferred > 0 ? -2 : 0;
+    } catch {
+      this.releaseSlots(n);
+      return -1;
+    }
+  }
+
+  /**
+   * Claims runs of one queue while there are free slots. Claims take at most a quarter of the
+   * slots each and up to four are in flight, so a busy worker does not move in lock-step waves
+   * (claim all, run all, record all...) but overlaps its own work with Redis's.
+   */
   private async fetchLoop(queue: string): Promise<void> {
     let waiter: QueueWaiter | undefined;
     let failures = 0;
+    const cap = Math.max(1, Math.ceil(this.o.concurrency / 4));
+    let pending: Promise<number>[] = [];
     while (!this.stopping.signal.aborted) {
-      const n = await this.acquire();
+      const n = await this.acquire(cap);
       if (this.stopping.signal.aborted) {
         this.releaseSlots(n);
         break;
       }
-      let claimed;
-      try {
-        claimed = await this.store.claim(queue, this.id, n, this.o.leaseMs, this.limits);
+      pending.push(this.claimInto(queue, n));
+      if (this.free > 0 && pending.length < 4) continue;
+      const results = await Promise.all(pending);
+      pending = [];
+      if (results.some((r) => r > 0)) {
         failures = 0;
-      } catch {
-        this.releaseSlots(n);
+        continue;
+      }
+      if (results.some((r) => r === -1)) {
         failures++;
         await sleep(Math.min(2000, 50 * failures), this.stopping.signal);
         continue;
       }
-      this.releaseSlots(n - claimed.runs.length);
-      for (const c of claimed.runs) this.startRun(c);
-      if (claimed.runs.length > 0) continue;
-      if (claimed.deferred > 0) {
+      failures = 0;
+      if (results.some((r) => r === -2)) {
         // only runs of workflows this worker does not know: let workers that know them take them
         await sleep(this.o.blmoveTimeoutSec * 1000, this.stopping.signal);
         continue;
@@ -241,6 +263,7 @@ class DurableWorker implements Worker {
         if (!this.stopping.signal.aborted) await sleep(100, this.stopping.signal);
       }
     }
+    await Promise.all(pending);
     if (waiter) {
       this.blocking.delete(waiter);
       waiter.close();

@@ -38,6 +38,13 @@ export interface ClaimedRun {
 }
 
 type Raw = string | number | null | Raw[];
+/** Entries per batched script call (see RedisStore.batched). */
+const BATCH_MAX = 64;
+interface Batch {
+  sent: boolean;
+  entries: Array<string | number>;
+  waiters: Array<{ resolve: (code: number) => void; reject: (e: unknown) => void }>;
+}
 type ScriptFn = (...args: Array<string | number>) => Promise<Raw>;
 
 function toRecord(flat: Raw): Record<string, string> {
@@ -109,6 +116,7 @@ export class RedisStore {
   readonly keys: Keys;
   private closed = false;
   private readonly extra = new Set<Redis>();
+  private readonly batches = new Map<string, Batch>();
 
   private constructor(
     private readonly redis: Redis,
@@ -261,12 +269,44 @@ export class RedisStore {
     return r.map(Number);
   }
 
-  async recordStep(runId: string, token: string, name: string, record: string): Promise<number> {
-    return Number(await this.script("record-step")(this.keys.run(runId), this.keys.steps(runId), token, name, record));
+  /**
+   * Queues one entry of a batched script: entries made during the same event-loop turn go out
+   * as one call (`head` args first, then every entry's args); each caller gets its entry's code.
+   */
+  private batched(script: string, head: () => Array<string | number>, entry: Array<string | number>): Promise<number> {
+    let b = this.batches.get(script);
+    if (!b) {
+      const created: Batch = { entries: [], waiters: [], sent: false };
+      this.batches.set(script, created);
+      b = created;
+      setImmediate(() => this.flush(script, created, head));
+    }
+    const batch = b;
+    batch.entries.push(...entry);
+    const p = new Promise<number>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    // a full batch goes at once, so Redis works on it while this process prepares the next
+    if (batch.waiters.length >= BATCH_MAX) this.flush(script, batch, head);
+    return p;
   }
 
-  async complete(runId: string, token: string, output: string): Promise<number> {
-    return Number(await this.script("complete")(this.keys.run(runId), this.P, runId, token, output, Date.now()));
+  private flush(script: string, batch: Batch, head: () => Array<string | number>): void {
+    if (batch.sent) return;
+    batch.sent = true;
+    if (this.batches.get(script) === batch) this.batches.delete(script);
+    this.script(script)(this.keys.leases, ...head(), ...batch.entries).then(
+      (codes) => batch.waiters.forEach((w, i) => w.resolve(Number((codes as Raw[])[i]))),
+      (e: unknown) => batch.waiters.forEach((w) => w.reject(e)),
+    );
+  }
+
+  /** Records a step of a run held under `token` (batched with other runs' records). */
+  recordStep(runId: string, token: string, name: string, record: string): Promise<number> {
+    return this.batched("record-steps", () => [this.P], [runId, token, name, record]);
+  }
+
+  /** Completes a run held under `token` (batched with other runs' completions). */
+  complete(runId: string, token: string, output: string): Promise<number> {
+    return this.batched("complete", () => [this.P, Date.now()], [runId, token, output]);
   }
 
   async fail(runId: string, token: string, error: string, mode: "retry" | "fail", delayMs: number): Promise<number> {
