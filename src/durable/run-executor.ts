@@ -36,6 +36,8 @@ export interface HeldRun {
   parked: boolean;
   /** Handed back or lease lost: record nothing more. */
   detached: boolean;
+  /** Called once the handler is done and only the final transition is still on its way. */
+  handlerDone?: () => void;
 }
 
 /** How a run ended on this worker. @internal */
@@ -238,7 +240,9 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       if (held.parked) return "parked";
       if (signal.aborted) throw abortReason(signal);
       const out = encodePayload(value, `the output of ${label}`);
-      await check(store.complete(run.id, held.token, out), "complete");
+      const completed = store.complete(run.id, held.token, out);
+      held.handlerDone?.();
+      await check(completed, "complete");
       return "succeeded";
     } catch (e) {
       const known = outcomeOf(e);

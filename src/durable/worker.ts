@@ -274,6 +274,11 @@ class DurableWorker implements Worker {
     const workflow = c.fields.workflow ?? "";
     const def = this.defs.get(workflow);
     const held: HeldRun = { id: c.id, token: c.token, workflow, abort: new AbortController(), parked: false, detached: false };
+    // the slot is free once the handler is done: the next claim goes out with the completion
+    held.handlerDone = () => {
+      held.handlerDone = undefined;
+      this.releaseSlots(1);
+    };
     this.held.set(c.id, held);
     const attempt = Number(c.fields.attempt ?? 1);
     this.o.onRunEvent?.({ type: "start", runId: c.id, workflow, attempt });
@@ -286,7 +291,7 @@ class DurableWorker implements Worker {
         this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome: "error", error: e as Error });
       } finally {
         this.held.delete(c.id);
-        this.releaseSlots(1);
+        held.handlerDone?.();
       }
     })();
     this.running.add(p);
