@@ -127,7 +127,7 @@ export class RedisStore {
 
   /** Connects (bounded by `connectTimeoutMs`) and loads the scripts. */
   static async connect(opts: StoreConnectOptions): Promise<RedisStore> {
-    const redis = openRedis(opts.url, opts, { enableAutoPipelining: true });
+    const redis = openRedis(opts.url, opts);
     defineScripts(redis);
     await connectOrThrow(redis, opts.url, opts.connectTimeoutMs);
     return new RedisStore(redis, opts);
