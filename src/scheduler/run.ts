@@ -197,8 +197,14 @@ export class Run {
     return p.then((done) => this.#joined(done, frame));
   }
 
+  /**
+   * Calls a task value with `args` (map, catchError's handler). A task made by `t.partial(...)`
+   * gets its bound arguments first, as calling it directly does (`makeTask` puts them in the
+   * call node; here no call node exists).
+   */
   #evalCall(handle: TaskHandle, args: readonly unknown[], frame: Frame): Promise<Evaluated> {
-    return this.#startCall(handle, args, frame).then((done) => this.#joined(done, frame));
+    const all = handle.boundArgs.length === 0 ? args : [...handle.boundArgs, ...args];
+    return this.#startCall(handle, all, frame).then((done) => this.#joined(done, frame));
   }
 
   /** Hands a finished call's reached tasks and call hash to the frame that used it. */

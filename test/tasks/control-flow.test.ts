@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TaskError } from "../../src/errors.js";
 import { catchError, cond, map, seq } from "../../src/tasks/control-flow.js";
-import { task } from "../../src/tasks/task.js";
+import { task, type Task } from "../../src/tasks/task.js";
 import { makeScheduler, ns, ran } from "../scheduler/helpers.js";
 
 class NotFound extends Error {
@@ -85,6 +85,41 @@ describe("lazy control flow", () => {
     expect(await scheduler.run(map(square, [1, 2, 3]))).toEqual([1, 4, 9]);
     expect(peak).toBe(3);
     expect(await scheduler.run(map(square, range(5)))).toEqual([0, 1, 4, 9, 16]);
+  });
+
+  it("map and catchError call a partial task with its bound arguments first", async () => {
+    const namespace = ns();
+    const add = task("add", (a: number, b: number) => a + b, { namespace });
+    const label = task("label", (prefix: string, x: number) => `${prefix}${x}`, { namespace });
+    const range = task("range", (n: number) => Array.from({ length: n }, (_, i) => i), { namespace });
+    const fail = task("fail", (): string => {
+      throw new NotFound("gone");
+    }, { namespace });
+    const fallback = task("fallback", (url: string, e: Error) => `${url}: ${e.message}`, { namespace });
+    const { scheduler } = makeScheduler();
+    expect(await scheduler.run(map(add.partial(10), [1, 2, 3]))).toEqual([11, 12, 13]);
+    expect(await scheduler.run(map(add.partial(range(1).get(0)), range(3)))).toEqual([0, 1, 2]); // a bound expression
+    expect(await scheduler.run(map(label.partial("#"), range(2)))).toEqual(["#0", "#1"]);
+    expect(await scheduler.run(catchError(fail(), NotFound, fallback.partial("home")))).toBe("home: gone");
+  });
+
+  it("a partial task in a recorded result or passed to a higher-order task keeps its bound arguments", async () => {
+    const namespace = ns();
+    const add = task("add", (a: number, b: number) => a + b, { namespace });
+    const fail = task("fail", (): string => {
+      throw new NotFound("gone");
+    }, { namespace });
+    const fallback = task("fallback", (url: string, e: Error) => `${url}: ${e.message}`, { namespace });
+    const main = task("main", (k: number) => map(add.partial(k), [1, 2]), { namespace });
+    const safe = task("safe", (url: string) => catchError(fail(), NotFound, fallback.partial(url)), { namespace });
+    const apply = task("apply", (f: Task<[number], number>, xs: number[]) => map(f, xs), { namespace });
+    const { scheduler } = makeScheduler();
+    for (let i = 0; i < 2; i++) {
+      // The second run decodes the recorded results (the map and catch nodes) from the store.
+      expect(await scheduler.run(main(100))).toEqual([101, 102]);
+      expect(await scheduler.run(safe("home"))).toBe("home: gone");
+      expect(await scheduler.run(apply(add.partial(5), [1, 2]))).toEqual([6, 7]);
+    }
   });
 
   it("expr.get is a lazy index or property access", async () => {
