@@ -7,6 +7,7 @@
  */
 import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { UsageError } from "../errors.js";
+import type { Resolved } from "../tasks/types.js";
 import { validateCron } from "./cron.js";
 import { isStandardSchema } from "./schema.js";
 
@@ -112,8 +113,16 @@ export interface StepApi {
   waitForEvent<T = unknown>(name: string, options: WaitForEventOptions): Promise<T>;
   /** A durable timer: the run parks, holding no slot, and resumes after `ms`. */
   sleep(name: string, ms: number): Promise<void>;
-  /** Not supported yet: evaluating lazy expressions as a step. */
-  evaluate(name: string, expression: unknown): Promise<never>;
+  /**
+   * Evaluates a lazy-task expression (or a structure containing expressions) with the scheduler
+   * and its call cache; the step's result is the expression's value, memoised like `run` (a retry
+   * or a restart after it completed does not evaluate again). On a worker the cache is the
+   * worker's `db` option; under `runInline`, its `db` option (an in-memory cache by default).
+   *
+   * @example
+   * const report = await ctx.step.evaluate("build-report", summarize(fetchAll(ctx.input.urls)));
+   */
+  evaluate<T>(name: string, expression: T): Promise<Resolved<T>>;
 }
 
 /** What a workflow handler receives. */

@@ -12,9 +12,11 @@
 import { CanceledError, InputValidationError, NonRetriableError, SerializationError, TimeoutError, UsageError, ensureError } from "../errors.js";
 import { backoffDelay, type RunInfo, type StepApi, type WorkflowContext, type WorkflowDefinition, type WorkflowRef } from "./define.js";
 import { emitRun } from "./emit.js";
+import { evaluateExpression, type LazyScheduler } from "./evaluate.js";
 import { decodeError, decodePayload, encodeError, encodePayload } from "./payload.js";
 import { CODE, LeaseLostError, RunCanceledError, checkCode } from "./redis/codes.js";
 import type { ClaimedRun, RedisStore } from "./redis/store.js";
+import type { Resolved } from "../tasks/types.js";
 import { validateInput } from "./schema.js";
 import { STEP_STATUS, isTerminalStatus } from "./status.js";
 import { StepNames, abortReason, parseSteps, runStepBody, type StoredStep } from "./step-core.js";
@@ -50,6 +52,8 @@ export interface ExecuteDeps {
   claimed: ClaimedRun;
   held: HeldRun;
   idempotencyTtlMs: number;
+  /** The worker's scheduler for `ctx.step.evaluate`. */
+  scheduler: LazyScheduler;
 }
 
 function isNonRetriable(e: unknown): boolean {
@@ -105,27 +109,35 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
   };
   const childName = (wf: WorkflowRef<never, unknown>): string => (typeof wf === "string" ? wf : wf.name);
 
+  const memoised = async <T>(name: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, timeoutMs: number | undefined): Promise<Awaited<T>> => {
+    const old = memo.get(name);
+    if (old?.status === STEP_STATUS.succeeded) return decodePayload(old.output) as Awaited<T>;
+    const rec = fresh(name);
+    let value: Awaited<T>;
+    try {
+      value = await runStepBody(fn, signal, timeoutMs, `step "${name}" of ${label}`);
+    } catch (e) {
+      if (signal.aborted) throw abortReason(signal);
+      return fail(name, rec, e);
+    }
+    let out: string;
+    try {
+      out = encodePayload(value, `the result of step "${name}" of ${label}`);
+    } catch (e) {
+      return fail(name, rec, e);
+    }
+    await succeed(name, rec, out);
+    return value;
+  };
+
   const step: StepApi = {
-    run: async <T>(rawName: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, options?: { timeoutMs?: number }): Promise<Awaited<T>> => {
-      const name = guard(rawName, "run");
-      const old = memo.get(name);
-      if (old?.status === STEP_STATUS.succeeded) return decodePayload(old.output) as Awaited<T>;
-      const rec = fresh(name);
-      let value: Awaited<T>;
-      try {
-        value = await runStepBody(fn, signal, options?.timeoutMs, `step "${name}" of ${label}`);
-      } catch (e) {
-        if (signal.aborted) throw abortReason(signal);
-        return fail(name, rec, e);
-      }
-      let out: string;
-      try {
-        out = encodePayload(value, `the result of step "${name}" of ${label}`);
-      } catch (e) {
-        return fail(name, rec, e);
-      }
-      await succeed(name, rec, out);
-      return value;
+    run: async <T>(rawName: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, options?: { timeoutMs?: number }): Promise<Awaited<T>> =>
+      memoised(guard(rawName, "run"), fn, options?.timeoutMs),
+
+    evaluate: async <T>(rawName: string, expression: T) => {
+      const name = guard(rawName, "evaluate");
+      const description = `durable ${label}, step "${name}"`;
+      return memoised(name, ({ signal: s }) => evaluateExpression(d.scheduler, expression, s, description), undefined) as Promise<Resolved<T>>;
     },
 
     sleep: async (rawName: string, ms: number) => {
@@ -209,11 +221,6 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
         }
         if (await park(name, { ...rec, status: STEP_STATUS.waiting }, rec.deadline ?? 0, "child", childId)) throw new ParkedSignal();
       }
-    },
-
-    evaluate: async (rawName: string) => {
-      guard(rawName, "evaluate");
-      throw new UsageError(`${label}: ctx.step.evaluate is not yet supported`);
     },
   };
 

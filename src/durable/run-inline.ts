@@ -4,12 +4,15 @@
  * Steps run for real unless `stepOverrides` names them (the override value is the step's result,
  * its body is not called). `sleep` returns at once; `waitForEvent` needs an override;
  * `runWorkflow` runs the child inline when it is defined in this process (or takes an override);
- * `emitWorkflow` returns an override or a made-up id without running anything.
+ * `emitWorkflow` returns an override or a made-up id without running anything; `evaluate` runs
+ * the expression with a scheduler on `options.db` (an in-memory cache by default).
  */
 import { UsageError, ensureError } from "../errors.js";
 import { getRegisteredWorkflow, type RunInfo, type StepApi, type WorkflowContext, type WorkflowDefinition, type WorkflowRef } from "./define.js";
+import { LazyScheduler, evaluateExpression } from "./evaluate.js";
 import { newId } from "./ids.js";
 import { decodePayload, encodePayload } from "./payload.js";
+import type { Resolved } from "../tasks/types.js";
 import { validateInput } from "./schema.js";
 import { STEP_STATUS, type StepStatus } from "./status.js";
 import { StepNames, runStepBody } from "./step-core.js";
@@ -21,6 +24,13 @@ export interface RunInlineOptions<I> {
   stepOverrides?: Record<string, unknown>;
   /** Aborts `ctx.signal`. */
   signal?: AbortSignal;
+  /**
+   * The call cache of `ctx.step.evaluate` (as the scheduler's `db`): opened on the first evaluate
+   * step and closed when the run ends. The default keeps unit tests hermetic: nothing is read
+   * from or written to `.durun/`; pass a path to share a cache between inline runs.
+   * @default ":memory:"
+   */
+  db?: string;
 }
 
 /** A step as run by {@link runInline}. */
@@ -57,6 +67,8 @@ export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, option
   const label = `inline run of ${workflow.name}`;
   const names = new StepNames(label);
   const signal = options.signal ?? new AbortController().signal;
+  if (options.db !== undefined && (typeof options.db !== "string" || options.db === "")) throw new UsageError("runInline: options.db must be a database path or URL");
+  const scheduler = new LazyScheduler(options.db ?? ":memory:");
   const has = (name: string) => Object.prototype.hasOwnProperty.call(overrides, name);
 
   const step = async <T>(kind: string, rawName: string, body: () => Promise<T>): Promise<T> => {
@@ -91,13 +103,12 @@ export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, option
       step<CO>("runWorkflow", name, async () => {
         const child = childOf(wf as WorkflowRef<never, unknown>);
         if (!child) throw new UsageError(`${label}: runWorkflow("${name}"): workflow ${JSON.stringify(typeof wf === "string" ? wf : wf.name)} is not defined in this process; add a stepOverrides entry`);
-        const r = await runInline(child, { input, stepOverrides: {}, signal });
+        const r = await runInline(child, { input, stepOverrides: {}, signal, db: options.db });
         if (!r.succeeded) throw r.error;
         return r.output as CO;
       }),
-    evaluate: async () => {
-      throw new UsageError(`${label}: ctx.step.evaluate is not yet supported`);
-    },
+    evaluate: <T>(name: string, expression: T) =>
+      step("evaluate", name, () => runStepBody(({ signal: s }) => evaluateExpression(scheduler, expression, s, `${label}, step "${name}"`), signal, undefined, `step "${name}"`)) as Promise<Resolved<T>>,
   };
 
   try {
@@ -107,5 +118,7 @@ export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, option
     return { succeeded: true, output: output as O, error: undefined, steps };
   } catch (e) {
     return { succeeded: false, output: undefined, error: ensureError(e), steps };
+  } finally {
+    await scheduler.close();
   }
 }

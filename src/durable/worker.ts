@@ -14,6 +14,7 @@
 import { CanceledError, UsageError } from "../errors.js";
 import { workflowRegistry, type WorkflowDefinition } from "./define.js";
 import { CronRunner } from "./cron-runner.js";
+import { LazyScheduler, defaultWorkerDb } from "./evaluate.js";
 import { newId } from "./ids.js";
 import type { QueueWaiter, RedisStore } from "./redis/store.js";
 import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
@@ -43,6 +44,13 @@ export interface WorkerOptions {
   shutdownTimeoutMs?: number;
   /** Idempotency window of child runs. @default 86400000 (24 h) */
   idempotencyTtlMs?: number;
+  /**
+   * The call cache and provenance store of `ctx.step.evaluate`: a path, `sqlite:<path>`,
+   * `:memory:` or a `postgres://` URL (as the scheduler's `db`). Opened on the first evaluate
+   * step, closed by `stop()`.
+   * @default process.env.DURUN_DB ?? ".durun/durun.db"
+   */
+  db?: string;
   /** Called when a run starts or ends on this worker (for logs). */
   onRunEvent?: (event: WorkerRunEvent) => void;
 }
@@ -80,6 +88,7 @@ interface CompiledWorkerOptions {
   connectTimeoutMs: number;
   shutdownTimeoutMs: number;
   idempotencyTtlMs: number;
+  db: string;
   onRunEvent: ((e: WorkerRunEvent) => void) | undefined;
 }
 
@@ -108,6 +117,7 @@ export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDe
   if (o.prefix !== undefined && (typeof o.prefix !== "string" || o.prefix === "" || /[{}]/.test(o.prefix))) {
     throw new UsageError("startWorker: options.prefix must be a non-empty string without braces");
   }
+  if (o.db !== undefined && (typeof o.db !== "string" || o.db === "")) throw new UsageError("startWorker: options.db must be a database path or URL");
   if (o.onRunEvent !== undefined && typeof o.onRunEvent !== "function") throw new UsageError("startWorker: options.onRunEvent must be a function");
   return {
     app: o.app,
@@ -121,6 +131,7 @@ export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDe
     connectTimeoutMs: num(o.connectTimeoutMs, "connectTimeoutMs", 5000, 1),
     shutdownTimeoutMs: num(o.shutdownTimeoutMs, "shutdownTimeoutMs", 10_000, 0),
     idempotencyTtlMs: num(o.idempotencyTtlMs, "idempotencyTtlMs", 86_400_000, 1),
+    db: o.db ?? defaultWorkerDb(),
     onRunEvent: o.onRunEvent,
   };
 }
@@ -153,6 +164,7 @@ class DurableWorker implements Worker {
   private stopped: Promise<void> | undefined;
   private cron: CronRunner | undefined;
   private readonly limits: Array<string | number> = [];
+  private readonly scheduler: LazyScheduler;
 
   constructor(
     private readonly store: RedisStore,
@@ -161,6 +173,7 @@ class DurableWorker implements Worker {
   ) {
     this.queues = o.queues;
     this.free = o.concurrency;
+    this.scheduler = new LazyScheduler(o.db);
     for (const d of defs.values()) this.limits.push(d.name, Number.isFinite(d.options.maxConcurrency) ? d.options.maxConcurrency : 0);
   }
 
@@ -285,7 +298,7 @@ class DurableWorker implements Worker {
     const p = (async () => {
       try {
         if (!def) throw new Error(`workflow "${workflow}" is not registered in this worker`);
-        const outcome = await executeRun({ store: this.store, def, claimed: c, held, idempotencyTtlMs: this.o.idempotencyTtlMs });
+        const outcome = await executeRun({ store: this.store, def, claimed: c, held, idempotencyTtlMs: this.o.idempotencyTtlMs, scheduler: this.scheduler });
         this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome });
       } catch (e) {
         this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome: "error", error: e as Error });
@@ -348,6 +361,7 @@ class DurableWorker implements Worker {
     for (const t of this.lateTimers) clearInterval(t);
     this.lateTimers = [];
     await within(1000, this.cron?.stopped() ?? Promise.resolve());
+    await within(5000, this.scheduler.close());
     await this.store.close();
   }
 

@@ -59,11 +59,4 @@ describe("durable: happy path", () => {
     const steps = await client.getRunSteps(h.id);
     expect(steps[0]?.output).toEqual(new Map([["at", when]]));
   });
-
-  it("ctx.step.evaluate is not supported yet, with a clear error", async () => {
-    const wf = defineWorkflow("basic-evaluate", { maxAttempts: 1 }, async (ctx) => ctx.step.evaluate("e", {}));
-    await env.worker();
-    const client = env.client();
-    await expect((await client.emitWorkflow(wf, undefined)).result({ timeoutMs: 10_000 })).rejects.toThrow(/not yet supported/);
-  });
 });
