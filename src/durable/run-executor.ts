@@ -54,6 +54,8 @@ export interface ExecuteDeps {
   idempotencyTtlMs: number;
   /** The worker's scheduler for `ctx.step.evaluate`. */
   scheduler: LazyScheduler;
+  /** Told when this run was scheduled to come back at `at` (ms), so the worker wakes for it. */
+  wake?: (at: number) => void;
 }
 
 function isNonRetriable(e: unknown): boolean {
@@ -102,6 +104,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
     if (code === CODE.notParked) return false;
     memo.set(name, rec);
     held.parked = true;
+    if (wakeAt > 0) d.wake?.(wakeAt);
     return true;
   };
   const succeed = async (name: string, rec: StoredStep, output: string): Promise<void> => {
@@ -258,7 +261,10 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       const last = isNonRetriable(error) || run.attempt >= run.maxAttempts;
       const delay = last ? 0 : backoffDelay(def.options.retry, run.attempt);
       const code = await check(store.fail(run.id, held.token, encodeError(error), last ? "fail" : "retry", delay), "fail");
-      if (code === CODE.retryScheduled) return "retry";
+      if (code === CODE.retryScheduled) {
+        d.wake?.(Date.now() + delay);
+        return "retry";
+      }
       if (def.options.onFailure) {
         try {
           await def.options.onFailure({ run, error, input: input ?? decodePayload(f.input) });

@@ -7,7 +7,10 @@
  * - lease renewal every `leaseMs / 3` for every held run (one script), which also reports
  *   cancellations; a pub/sub channel reports them faster;
  * - a reaper every `reaperIntervalMs` (any worker): re-queues due scheduled runs and runs whose
- *   lease expired (one pipelined round trip);
+ *   lease expired (one pipelined round trip); in between, a timer wakes it at the earliest due
+ *   time it knows of (the `scheduled` zset's lowest score read by each reap, the retries and
+ *   parks of its own runs, and runs emitted with a `runAt`, announced on the `timers` channel),
+ *   so delays, backoffs and sleeps end within a few ms of their due time;
  * - cron: one leader per `app` (a lease key), each tick emitted once (idempotency key per
  *   schedule and tick time), skipped while the workflow is at its maxConcurrency.
  */
@@ -34,7 +37,10 @@ export interface WorkerOptions {
   leaseMs?: number;
   /** Blocking wait on an empty queue, in seconds. @default 1 */
   blmoveTimeoutSec?: number;
-  /** How often due scheduled runs are promoted and expired leases reaped. @default 500 */
+  /**
+   * How often expired leases are reaped and the scheduled runs checked. Due scheduled runs do not
+   * wait for it: the worker sets a timer for the earliest due time it knows of. @default 500
+   */
   reaperIntervalMs?: number;
   /** Key prefix of the deployment. @default "durun" */
   prefix?: string;
@@ -165,6 +171,10 @@ class DurableWorker implements Worker {
   private cron: CronRunner | undefined;
   private readonly limits: Array<string | number> = [];
   private readonly scheduler: LazyScheduler;
+  private wakeTimer: NodeJS.Timeout | undefined;
+  private wakeTimerAt = Infinity;
+  private reaping: Promise<void> | undefined;
+  private reapAgain = false;
 
   constructor(
     private readonly store: RedisStore,
@@ -182,7 +192,10 @@ class DurableWorker implements Worker {
     await sync();
     // a Redis that restarted without persistence lost the metadata: publish it again
     this.store.onReconnect(() => void sync().catch(() => undefined));
-    await this.store.subscribe(this.store.keys.cancelChannel, (id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)));
+    await this.store.subscribeAll({
+      [this.store.keys.cancelChannel]: (id) => this.held.get(id)?.abort.abort(new CanceledError(`run ${id} was canceled`)),
+      [this.store.keys.timersChannel]: (at) => this.wakeAt(Number(at)),
+    });
     for (const q of this.o.queues) this.loops.push(this.fetchLoop(q));
     const every = (ms: number, fn: () => Promise<void>, whileStopping: boolean) => {
       let busy = false;
@@ -195,7 +208,8 @@ class DurableWorker implements Worker {
     };
     // leases are renewed until the very end: runs finishing during stop() must not be reaped
     every(Math.max(50, Math.floor(this.o.leaseMs / 3)), () => this.renewLeases(), true);
-    every(this.o.reaperIntervalMs, () => this.reap(), false);
+    every(this.o.reaperIntervalMs, () => this.triggerReap(), false);
+    void this.triggerReap(); // learns the earliest due time at once
     if ([...this.defs.values()].some((d) => d.options.cron.length > 0)) {
       this.cron = new CronRunner(this.store, this.o.app, this.id, [...this.defs.values()], this.o.idempotencyTtlMs);
       this.cron.start();
@@ -298,7 +312,15 @@ class DurableWorker implements Worker {
     const p = (async () => {
       try {
         if (!def) throw new Error(`workflow "${workflow}" is not registered in this worker`);
-        const outcome = await executeRun({ store: this.store, def, claimed: c, held, idempotencyTtlMs: this.o.idempotencyTtlMs, scheduler: this.scheduler });
+        const outcome = await executeRun({
+          store: this.store,
+          def,
+          claimed: c,
+          held,
+          idempotencyTtlMs: this.o.idempotencyTtlMs,
+          scheduler: this.scheduler,
+          wake: (at) => this.wakeAt(at),
+        });
         this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome });
       } catch (e) {
         this.o.onRunEvent?.({ type: "end", runId: c.id, workflow, attempt, outcome: "error", error: e as Error });
@@ -326,11 +348,49 @@ class DurableWorker implements Worker {
     });
   }
 
+  /** Runs a reap now, or right after the one in flight. */
+  private triggerReap(): Promise<void> {
+    if (this.reaping) {
+      this.reapAgain = true;
+      return this.reaping;
+    }
+    const p = (async () => {
+      do {
+        this.reapAgain = false;
+        if (this.stopping.signal.aborted) return;
+        await this.reap().catch(() => undefined);
+      } while (this.reapAgain);
+    })().finally(() => (this.reaping = undefined));
+    this.reaping = p;
+    return p;
+  }
+
   private async reap(): Promise<void> {
     for (let i = 0; i < 10; i++) {
       const r = await this.store.promoteAndReap(200);
-      if (r.promoted < 200 && r.reaped.length < 200) return;
+      if (r.promoted < 200 && r.reaped.length < 200) {
+        if (r.nextDue !== undefined) this.wakeAt(r.nextDue);
+        return;
+      }
     }
+  }
+
+  /**
+   * Makes sure a reap runs soon after `at` (ms since the epoch): a single timer is kept for the
+   * earliest such time; times beyond the next interval reap are left to that reap, which reads
+   * the earliest due time again.
+   */
+  private wakeAt(at: number): void {
+    if (!Number.isFinite(at) || this.stopping.signal.aborted || at >= this.wakeTimerAt) return;
+    const delay = Math.max(0, at - Date.now()) + 1; // promote takes scores <= now
+    if (delay > this.o.reaperIntervalMs) return;
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimerAt = at;
+    this.wakeTimer = setTimeout(() => {
+      this.wakeTimer = undefined;
+      this.wakeTimerAt = Infinity;
+      void this.triggerReap();
+    }, delay);
   }
 
   stop(): Promise<void> {
@@ -350,6 +410,8 @@ class DurableWorker implements Worker {
     this.cron?.stop();
     for (const t of this.timers) clearInterval(t);
     this.timers = [];
+    if (this.wakeTimer) clearTimeout(this.wakeTimer);
+    this.wakeTimer = undefined;
     await within(1000, Promise.allSettled(this.loops));
     if (this.running.size > 0) await within(this.o.shutdownTimeoutMs, Promise.allSettled([...this.running]));
     const handBack = [...this.held.values()].filter((h) => !h.parked && !h.detached);

@@ -22,6 +22,7 @@
  * | `cron:leader:<app>` | string | cron leadership lease |
  * | `cancel` | pub/sub channel | ids of canceled running runs |
  * | `done` | pub/sub channel | ids of finished runs that a client watches (`watched` field) |
+ * | `timers` | pub/sub channel | due times (ms) of runs emitted with a future `runAt`, so workers wake for them |
  */
 export class Keys {
   /** `{<prefix>}:` — the hash-tagged base of every key. */
@@ -90,5 +91,8 @@ export class Keys {
   }
   get doneChannel(): string {
     return `${this.base}done`;
+  }
+  get timersChannel(): string {
+    return `${this.base}timers`;
   }
 }

@@ -248,12 +248,17 @@ export class RedisStore {
   }
 
   /** Subscribes to a pub/sub channel of this deployment; returns the subscriber connection. */
-  async subscribe(channel: string, listener: (message: string) => void): Promise<Subscription> {
+  subscribe(channel: string, listener: (message: string) => void): Promise<Subscription> {
+    return this.subscribeAll({ [channel]: listener });
+  }
+
+  /** Subscribes to several channels on one connection (channel → listener). */
+  async subscribeAll(listeners: Record<string, (message: string) => void>): Promise<Subscription> {
     const sub = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
     this.extra.add(sub);
     await connectOrThrow(sub, this.opts.url, this.opts.connectTimeoutMs);
-    sub.on("message", (_channel: string, message: string) => listener(message));
-    await sub.subscribe(channel);
+    sub.on("message", (channel: string, message: string) => listeners[channel]?.(message));
+    await sub.subscribe(...Object.keys(listeners));
     return sub;
   }
 
@@ -336,14 +341,20 @@ export class RedisStore {
     });
   }
 
-  /** Re-queues due scheduled runs and reaps expired leases, in one round trip. */
-  async promoteAndReap(limit: number): Promise<{ promoted: number; reaped: string[] }> {
+  /**
+   * Re-queues due scheduled runs and reaps expired leases, in one round trip; also reads the
+   * earliest due time still in `scheduled` (`nextDue`, undefined when none).
+   */
+  async promoteAndReap(limit: number): Promise<{ promoted: number; reaped: string[]; nextDue: number | undefined }> {
     const now = Date.now();
     const res = await this.pipeline((pipe) => {
       pipe[commandName("promote")]!(this.keys.scheduled, this.P, now, limit);
       pipe[commandName("reap")]!(this.keys.leases, this.P, now, limit);
+      pipe["zrange"]!(this.keys.scheduled, 0, 0, "WITHSCORES");
     });
-    return { promoted: Number(res[0] ?? 0), reaped: ((res[1] ?? []) as Raw[]).map(String) };
+    const first = (res[2] ?? []) as Raw[];
+    const nextDue = first.length >= 2 ? Number(first[1]) : undefined;
+    return { promoted: Number(res[0] ?? 0), reaped: ((res[1] ?? []) as Raw[]).map(String), nextDue: Number.isFinite(nextDue) ? nextDue : undefined };
   }
 
   async cancel(runId: string, error: string): Promise<{ code: number; children: string[] }> {

@@ -7,6 +7,7 @@
 -- ARGV[7] parent run id or ''   ARGV[8] idempotency key or ''   ARGV[9] idempotency TTL ms
 -- ARGV[10] now ms   ARGV[11] runAt ms (0 = now)
 -- ARGV[12] skip-if-busy limit: 0 = never skip; n > 0 = skip when n runs of the workflow are running
+-- A run created scheduled is announced on the `timers` channel (its runAt), so workers wake for it.
 -- Returns {code, id}: 1 created (id = new run), 0 existing run for the key (id = that run),
 --   -1 unknown workflow (not in registry metadata), -2 skipped (workflow at its limit).
 --@include common
@@ -29,6 +30,8 @@ if queue == '' or maxAttempts == '' then
 end
 local limit = tonumber(ARGV[12])
 if limit > 0 and redis.call('SCARD', k_active(wf)) >= limit then return {-2, ''} end
-create_run(id, wf, queue, maxAttempts, ARGV[6], ARGV[7], idem, now, tonumber(ARGV[11]))
+local runAt = tonumber(ARGV[11])
+create_run(id, wf, queue, maxAttempts, ARGV[6], ARGV[7], idem, now, runAt)
+if runAt > now then redis.call('PUBLISH', P .. 'timers', ARGV[11]) end
 if idem ~= '' then redis.call('SET', KEYS[2], id, 'PX', ARGV[9]) end
 return {1, id}
