@@ -9,7 +9,7 @@
  *   with the cache entry so that ultimate reduction can check them all.
  * - *outcome*: what a finished call hands its parent: final value, call id, call hash, reached.
  */
-import { DryRunError, TaskError, UsageError, ensureError } from "../errors.js";
+import { DryRunError, SerializationError, TaskError, UsageError, ensureError } from "../errors.js";
 import {
   MAX_SYNC_DEPTH,
   chainOf,
@@ -23,7 +23,7 @@ import {
   type Frame,
   type Outcome,
 } from "./call-state.js";
-import { collectFiles, decodeValue, findStale, hashString } from "../values/codec.js";
+import { collectFiles, decodeValue, encodeValue, findStale, hashString } from "../values/codec.js";
 import { containsExpression, describeValue, type Expression, type ExpressionNode } from "../tasks/expression.js";
 import { isExpressionValue, lookupDefinition } from "../tasks/registry.js";
 import { resolveTask } from "../tasks/task.js";
@@ -61,6 +61,16 @@ export interface RunContext {
   readonly onEvent: ((e: SchedulerEvent) => void) | undefined;
 }
 
+/** The encoder's error for a value that contains itself (a cycle), naming where. */
+function cycleError(v: object): SerializationError {
+  try {
+    encodeValue(v);
+  } catch (e) {
+    if (e instanceof SerializationError) return e;
+  }
+  return new SerializationError("cannot evaluate a value that contains itself (a cycle)");
+}
+
 /** Cache keys read per turn of the event loop. */
 const LOOKUP_GROUP = 2_000;
 
@@ -87,6 +97,8 @@ export class Run {
   #lookupScheduled = false;
   /** Nesting of synchronous argument resolution (see `#startCall`). */
   #depth = 0;
+  /** Structures `#evalStructure` is walking into (see there). */
+  readonly #inside = new Set<object>();
   #failed = false;
   /** Calls recorded by this run. */
   callCount = 0;
@@ -132,19 +144,49 @@ export class Run {
     return this.#evalStructure(v as object, frame);
   }
 
+  /**
+   * Evaluates the expressions in an array, plain object, Map (keys and values) or Set. The
+   * walk into the structure is synchronous, so `#inside` holds exactly the structures above
+   * this one: meeting one of them again is a value that contains itself, which would never
+   * finish; it fails with the encoder's `SerializationError` naming the cycle.
+   */
   async #evalStructure(v: object, frame: Frame): Promise<Evaluated> {
-    if (Array.isArray(v)) {
-      const parts = await Promise.all(v.map((x) => this.#eval(x, frame)));
-      return { value: parts.map((p) => p.value), callId: undefined };
+    if (this.#inside.has(v)) throw cycleError(v);
+    this.#inside.add(v);
+    let parts: Promise<Evaluated[]>;
+    let build: (values: unknown[]) => unknown;
+    try {
+      if (Array.isArray(v)) {
+        parts = Promise.all(v.map((x) => this.#eval(x, frame)));
+        build = (values) => values;
+      } else if (v instanceof Map) {
+        const entries = [...(v as Map<unknown, unknown>)];
+        parts = Promise.all(entries.flatMap(([k, x]) => [this.#eval(k, frame), this.#eval(x, frame)]));
+        build = (values) => {
+          const out = new Map<unknown, unknown>();
+          for (let i = 0; i < values.length; i += 2) out.set(values[i], values[i + 1]);
+          return out;
+        };
+      } else if (v instanceof Set) {
+        parts = Promise.all([...(v as Set<unknown>)].map((x) => this.#eval(x, frame)));
+        build = (values) => new Set(values);
+      } else {
+        const keys = Object.keys(v);
+        parts = Promise.all(keys.map((k) => this.#eval((v as Record<string, unknown>)[k], frame)));
+        build = (values) => {
+          const out: Record<string, unknown> = {};
+          keys.forEach((k, i) => {
+            Object.defineProperty(out, k, { value: values[i], enumerable: true, writable: true, configurable: true });
+          });
+          return out;
+        };
+      }
+    } finally {
+      this.#inside.delete(v);
     }
-    const keys = Object.keys(v);
-    const parts = await Promise.all(keys.map((k) => this.#eval((v as Record<string, unknown>)[k], frame)));
-    const out: Record<string, unknown> = {};
-    keys.forEach((k, i) => {
-      Object.defineProperty(out, k, { value: parts[i]!.value, enumerable: true, writable: true, configurable: true });
-    });
-    return { value: out, callId: undefined };
+    return { value: build((await parts).map((p) => p.value)), callId: undefined };
   }
+
 
   async #evalExpression(n: ExpressionNode, frame: Frame): Promise<Evaluated> {
     switch (n.kind) {

@@ -135,22 +135,53 @@ function nodeChildren(n: ExpressionNode): unknown[] {
   }
 }
 
-/** Calls `visit` for every expression inside `v` (through arrays and plain objects). */
-function eachExpression(v: unknown, visit: (e: Expression<unknown>) => void): void {
-  if (isExpressionValue(v)) visit(v as Expression<unknown>);
-  else if (isPlainStructure(v)) for (const x of Object.values(v)) eachExpression(x, visit);
+/**
+ * Calls `visit` for every expression inside `v` (through arrays, plain objects, Maps and Sets;
+ * each structure once, so a value that contains itself ends: the encoder reports the cycle).
+ */
+function eachExpression(v: unknown, visit: (e: Expression<unknown>) => void, seen = new Set<object>()): void {
+  if (isExpressionValue(v)) {
+    visit(v as Expression<unknown>);
+    return;
+  }
+  if (typeof v !== "object" || v === null || seen.has(v)) return;
+  if (v instanceof Map) {
+    seen.add(v);
+    for (const [k, x] of v as Map<unknown, unknown>) {
+      eachExpression(k, visit, seen);
+      eachExpression(x, visit, seen);
+    }
+  } else if (v instanceof Set) {
+    seen.add(v);
+    for (const x of v as Set<unknown>) eachExpression(x, visit, seen);
+  } else if (isPlainStructure(v)) {
+    seen.add(v);
+    for (const x of Object.values(v)) eachExpression(x, visit, seen);
+  }
 }
 
-/** A copy of `v` with every expression replaced by its reference. */
-function withRefs(v: unknown, ids: ReadonlyMap<Expression<unknown>, number>): unknown {
+/**
+ * A copy of `v` with every expression replaced by its reference. A structure met again inside
+ * itself (a cycle) is left as it is, so the encoder reports the cycle with its path.
+ */
+function withRefs(v: unknown, ids: ReadonlyMap<Expression<unknown>, number>, inside = new Set<object>()): unknown {
   if (isExpressionValue(v)) return new ExprRef(ids.get(v as Expression<unknown>)!);
-  if (Array.isArray(v)) return v.map((x) => withRefs(x, ids));
-  if (isPlainStructure(v)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, k, { value: withRefs(x, ids), enumerable: true, writable: true, configurable: true });
-    return out;
+  if (typeof v !== "object" || v === null || inside.has(v)) return v;
+  const isMap = v instanceof Map;
+  const isSet = !isMap && v instanceof Set;
+  if (!isMap && !isSet && !isPlainStructure(v)) return v;
+  inside.add(v);
+  let out: unknown;
+  if (Array.isArray(v)) out = v.map((x) => withRefs(x, ids, inside));
+  else if (isMap) out = new Map([...(v as Map<unknown, unknown>)].map(([k, x]) => [withRefs(k, ids, inside), withRefs(x, ids, inside)]));
+  else if (isSet) out = new Set([...(v as Set<unknown>)].map((x) => withRefs(x, ids, inside)));
+  else {
+    const o: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(o, k, { value: withRefs(x, ids, inside), enumerable: true, writable: true, configurable: true });
+    out = o;
   }
-  return v;
+  inside.delete(v);
+  return out;
 }
 
 /** A copy of `v` with every reference replaced by its expression. */
@@ -161,6 +192,8 @@ function withExpressions(v: unknown, built: readonly Expression<unknown>[]): unk
     return e;
   }
   if (Array.isArray(v)) return v.map((x) => withExpressions(x, built));
+  if (v instanceof Map) return new Map([...(v as Map<unknown, unknown>)].map(([k, x]) => [withExpressions(k, built), withExpressions(x, built)]));
+  if (v instanceof Set) return new Set([...(v as Set<unknown>)].map((x) => withExpressions(x, built)));
   if (isPlainStructure(v)) {
     for (const [k, x] of Object.entries(v)) (v as Record<string, unknown>)[k] = withExpressions(x, built);
   }

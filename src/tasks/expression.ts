@@ -75,15 +75,36 @@ export function isPlainStructure(v: unknown): v is Record<string, unknown> | unk
   return proto === Object.prototype || proto === null;
 }
 
-/** True when `v` is an expression or a structure containing one at any depth. */
+/**
+ * True when `v` is an expression or a structure (array, plain object, Map, Set) containing one
+ * at any depth. Terminates on cyclic values: each structure is entered once (one seen at a
+ * second place holds no expression, or the walk would have stopped at the first); the cycle
+ * itself is reported by the encoder's `SerializationError` when the value is stored.
+ */
 export function containsExpression(v: unknown): boolean {
   if (isExpressionValue(v)) return true;
+  if (typeof v !== "object" || v === null) return false;
+  return walkContains(v, null);
+}
+
+/** Walks a structure; `seen` is created on the first nested structure (flat lists need none). */
+function walkContains(v: object, seen: Set<object> | null): boolean {
+  const child = (x: unknown): boolean => {
+    if (isExpressionValue(x)) return true;
+    if (typeof x !== "object" || x === null) return false;
+    if (seen === null) seen = new Set<object>([v]);
+    if (seen.has(x)) return false;
+    seen.add(x);
+    return walkContains(x, seen);
+  };
   if (Array.isArray(v)) {
-    for (const item of v) if (containsExpression(item)) return true;
-    return false;
-  }
-  if (isPlainStructure(v)) {
-    for (const key in v) if (containsExpression((v as Record<string, unknown>)[key])) return true;
+    for (const item of v) if (child(item)) return true;
+  } else if (v instanceof Map) {
+    for (const [k, x] of v as Map<unknown, unknown>) if (child(x) || child(k)) return true;
+  } else if (v instanceof Set) {
+    for (const x of v as Set<unknown>) if (child(x)) return true;
+  } else if (isPlainStructure(v)) {
+    for (const key in v) if (child((v as Record<string, unknown>)[key])) return true;
   }
   return false;
 }

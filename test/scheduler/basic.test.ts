@@ -34,6 +34,20 @@ describe("scheduler: evaluation and the call cache", () => {
     expect(await scheduler.run(pair(1))).toEqual({ a: 2, list: [3, { b: 4 }] });
     expect(await scheduler.run([inc(1), { k: inc(2) }, 5])).toEqual([2, { k: 3 }, 5]);
   });
+
+  it("resolves expressions in Maps (keys and values) and Sets returned by a body, as in arguments", async () => {
+    const namespace = ns();
+    const inc = task("inc", (x: number) => x + 1, { namespace });
+    const make = task("make", (x: number) => new Map<unknown, unknown>([["a", inc(x)], [inc(10), new Set([inc(20), 7])], ["l", [new Set([inc(30)])]]]), { namespace });
+    const size = task("size", (m: Map<string, number>) => m.get("k")! + m.size, { namespace });
+    const { scheduler, events } = makeScheduler();
+    const expected = new Map<unknown, unknown>([["a", 2], [11, new Set([21, 7])], ["l", [new Set([31])]]]);
+    expect(await scheduler.run(make(1))).toEqual(expected);
+    expect(await scheduler.run(size(new Map([["k", inc(4)]]) as unknown as Map<string, number>))).toBe(6);
+    events.length = 0;
+    expect(await scheduler.run(make(1))).toEqual(expected); // reused: the stored result holds the expressions
+    expect(ran(events)).toEqual([]);
+  });
 });
 
 describe("scheduler: reacting to code changes", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { TaskError } from "../../src/errors.js";
+import { SerializationError, TaskError } from "../../src/errors.js";
 import { task } from "../../src/tasks/task.js";
 import { makeScheduler, ns, ran } from "./helpers.js";
 
@@ -98,6 +98,46 @@ describe("scheduler: results that cannot be stored", () => {
     expect(err.message).toMatch(new RegExp(`^task "${namespace}.bad" failed: cannot store a function .*at result of ${namespace}.bad.callback`));
     const [call] = (await scheduler.db.getCallGraph(scheduler.lastExecutionId!)).calls;
     expect(call?.status).toBe("failed");
+  });
+
+  it("rejects a circular result with a TaskError whose cause is the SerializationError naming the cycle", async () => {
+    const namespace = ns();
+    const inc = task("inc", (x: number) => x + 1, { namespace });
+    const plain = task("plain", () => {
+      const o: Record<string, unknown> = { a: 1 };
+      o["self"] = o;
+      return o;
+    }, { namespace });
+    const lazy = task("lazy", (x: number) => {
+      const o: Record<string, unknown> = { a: inc(x) };
+      o["self"] = o;
+      return o;
+    }, { namespace });
+    const { scheduler } = makeScheduler();
+    for (const [name, expr] of [["plain", plain()], ["lazy", lazy(1)]] as const) {
+      const err = (await scheduler.run(expr).catch((e: unknown) => e)) as TaskError;
+      expect(err).toBeInstanceOf(TaskError);
+      expect(err.taskName).toBe(`${namespace}.${name}`);
+      expect(err.cause).toBeInstanceOf(SerializationError);
+      expect(err.message).toMatch(new RegExp(`cannot store a cycle: cycle at result of ${namespace}\\.${name}\\S*\\.self,`));
+    }
+  });
+
+  it("rejects a circular argument with the SerializationError naming the cycle", async () => {
+    const namespace = ns();
+    const inc = task("inc", (x: unknown) => x, { namespace });
+    const { scheduler } = makeScheduler();
+    const plain: Record<string, unknown> = { a: 1 };
+    plain["self"] = plain;
+    const err = await scheduler.run(inc(plain)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(SerializationError);
+    expect((err as Error).message).toBe(`cannot store a cycle: cycle at ${namespace}.inc argument 0.self, which refers back to ${namespace}.inc argument 0`);
+    // With an expression inside, the cycle would be walked forever while resolving it.
+    const lazy: Record<string, unknown> = { a: inc(1) };
+    lazy["self"] = lazy;
+    const err2 = await scheduler.run(inc(lazy)).catch((e: unknown) => e);
+    expect(err2).toBeInstanceOf(SerializationError);
+    expect((err2 as Error).message).toMatch(/cannot store a cycle: cycle at value\.self, which refers back to value$/);
   });
 
   it("evaluates plain values and structures without tasks", async () => {
