@@ -368,7 +368,10 @@ export class Run {
     );
   }
 
-  /** True when every reached task is still registered with the same hash. */
+  /**
+   * The reached tasks when every one is still registered with the same hash and cached; a
+   * reached task with `cache: false` runs in every run, so the final result cannot be reused.
+   */
   #reachedValid(rt: ResolvedTask, reachedText: string): ReadonlyMap<string, ReachedTask> | undefined {
     // The entry was found under the current task hash, so the task itself is unchanged.
     if (reachedText === "") return onlyItself(rt);
@@ -376,7 +379,7 @@ export class Run {
     const out = new Map<string, ReachedTask>();
     for (const pair of list) {
       const def = lookupDefinition(pair[0]);
-      if (def === undefined || def.hash !== pair[1]) return undefined;
+      if (def === undefined || def.hash !== pair[1] || !def.options.cache) return undefined;
       out.set(`${pair[0]}\0${pair[1]}`, pair);
     }
     return out;

@@ -6,16 +6,18 @@ describe("scheduler: full vs shallow checking", () => {
   function define(checkValid: "full" | "shallow") {
     const namespace = ns();
     const counter = { n: 0 };
-    // `cache: false` below a cached parent: with full checking (single reduction) the parent's
-    // recorded result is evaluated again, so the uncached sub-call runs every time; with shallow
-    // checking (ultimate reduction) the parent's final result is reused whole.
+    // `cache: false` below a cached parent runs in every run: with either checking the parent's
+    // recorded result is evaluated again, so the uncached sub-call runs every time (`whole`,
+    // without it, shows shallow checking reusing the final result whole).
     const tick = task("tick", (x: number) => {
       counter.n++;
       return x;
     }, { namespace, cache: false });
     const leaf = task("leaf", (x: number) => x * 2, { namespace });
     const main = task("main", (x: number) => [leaf(x), tick(x)], { namespace, checkValid });
-    return { namespace, counter, main, leaf };
+    const half = task("half", (x: number) => x / 2, { namespace });
+    const whole = task("whole", (x: number) => [leaf(x), half(x)], { namespace, checkValid });
+    return { namespace, counter, main, leaf, whole };
   }
 
   it("full: re-evaluates the recorded result, visiting every sub-call", async () => {
@@ -30,26 +32,38 @@ describe("scheduler: full vs shallow checking", () => {
   });
 
   it("shallow: reuses the final result whole while every reached task is unchanged", async () => {
-    const { counter, main, namespace } = define("shallow");
+    const { whole, namespace } = define("shallow");
     const { scheduler, events } = makeScheduler();
-    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    expect(await scheduler.run(whole(2))).toEqual([4, 1]);
     events.length = 0;
-    expect(await scheduler.run(main(2))).toEqual([4, 2]);
-    expect(counter.n).toBe(1);
-    expect(cached(events)).toEqual(["main"]);
+    expect(await scheduler.run(whole(2))).toEqual([4, 1]);
+    expect(cached(events)).toEqual(["whole"]);
     expect(ran(events)).toEqual([]);
 
     // A task reached below changed: the whole result is not reused; the recorded result is
     // evaluated again, so only the changed sub-task runs.
     task("leaf", (x: number) => x * 3, { namespace });
     events.length = 0;
-    expect(await scheduler.run(main(2))).toEqual([6, 2]);
-    expect(ran(events).sort()).toEqual(["leaf", "tick"]);
-    expect(cached(events)).toEqual(["main"]);
+    expect(await scheduler.run(whole(2))).toEqual([6, 1]);
+    expect(ran(events)).toEqual(["leaf"]);
+    expect(cached(events).sort()).toEqual(["half", "whole"]);
 
     // And the new final result is recorded for the next run.
     events.length = 0;
-    expect(await scheduler.run(main(2))).toEqual([6, 2]);
+    expect(await scheduler.run(whole(2))).toEqual([6, 1]);
     expect(ran(events)).toEqual([]);
+  });
+
+  it("shallow: a cache: false task reached below runs in every run (no whole reuse)", async () => {
+    const { counter, main } = define("shallow");
+    const { scheduler, events } = makeScheduler();
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    for (const n of [2, 3]) {
+      events.length = 0;
+      expect(await scheduler.run(main(2))).toEqual([4, 2]);
+      expect(counter.n).toBe(n);
+      expect(ran(events)).toEqual(["tick"]);
+      expect(cached(events).sort()).toEqual(["leaf", "main"]);
+    }
   });
 });
