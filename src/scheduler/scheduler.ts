@@ -79,6 +79,29 @@ interface CompiledOptions {
   readonly onEvent: ((e: SchedulerEvent) => void) | undefined;
 }
 
+/** The fields each executor type accepts. */
+const EXECUTOR_FIELDS: Readonly<Record<ExecutorConfig["type"], readonly string[]>> = {
+  inline: ["type"],
+  threads: ["type", "size"],
+  redis: ["type", "url"],
+};
+
+/** The fields of {@link RunOptions}, and the booleans among them. */
+const RUN_FIELDS = ["cache", "dryrun", "description"];
+
+/** Rejects unknown fields and values of the wrong type in `scheduler.run` options. */
+function checkRunOptions(o: RunOptions): void {
+  if (typeof o !== "object" || o === null) throw new UsageError("scheduler.run(expr, options): options must be an object");
+  const bad = (field: string, want: string): never => {
+    throw new UsageError(`scheduler.run(expr, options): "${field}" must be ${want}`);
+  };
+  for (const k of Object.keys(o)) if (!RUN_FIELDS.includes(k)) bad(k, `one of the known options (${RUN_FIELDS.join(", ")}); "${k}" is unknown`);
+  for (const k of ["cache", "dryrun"] as const) {
+    if (o[k] !== undefined && typeof o[k] !== "boolean") bad(k, `a boolean (got ${JSON.stringify(o[k]) ?? String(o[k])})`);
+  }
+  if (o.description !== undefined && typeof o.description !== "string") bad("description", "a string");
+}
+
 function compileOptions(o: SchedulerOptions): CompiledOptions {
   if (typeof o !== "object" || o === null) throw new UsageError("new Scheduler(options): options must be an object");
   const bad = (field: string, want: string): never => {
@@ -90,6 +113,12 @@ function compileOptions(o: SchedulerOptions): CompiledOptions {
   for (const [name, cfg] of Object.entries(o.executors ?? {})) {
     if (typeof cfg !== "object" || cfg === null) bad(`executors.${name}`, "an object with a type");
     if (cfg.type !== "inline" && cfg.type !== "threads" && cfg.type !== "redis") bad(`executors.${name}.type`, '"inline", "threads" or "redis"');
+    const fields = EXECUTOR_FIELDS[cfg.type];
+    for (const k of Object.keys(cfg)) {
+      if (!fields.includes(k)) bad(`executors.${name}.${k}`, `one of the known fields of a ${cfg.type} executor (${fields.join(", ")}); "${k}" is unknown`);
+    }
+    if (cfg.type === "threads" && cfg.size !== undefined && !(Number.isInteger(cfg.size) && cfg.size >= 1)) bad(`executors.${name}.size`, `an integer >= 1 (got ${String(cfg.size)})`);
+    if (cfg.type === "redis" && typeof cfg.url !== "string") bad(`executors.${name}.url`, "a string");
     executors[name] = cfg;
   }
   const limits: Record<string, number> = {};
@@ -177,6 +206,7 @@ export class Scheduler {
    */
   async run<T>(expr: T, options: RunOptions = {}): Promise<Resolved<T>> {
     if (this.#closed) throw new UsageError("scheduler.run: the scheduler is closed");
+    checkRunOptions(options);
     const p = this.#run(expr, options);
     this.#active.add(p);
     try {
