@@ -61,6 +61,15 @@ export interface RunContext {
   readonly onEvent: ((e: SchedulerEvent) => void) | undefined;
 }
 
+/** A call waiting for its cache lookup (`taskHash`, `argsHash` are the key read). */
+interface PendingLookup {
+  readonly taskHash: string;
+  readonly argsHash: string;
+  readonly c: CallState;
+  readonly resolve: (o: Outcome | Promise<Outcome>) => void;
+  readonly reject: (e: unknown) => void;
+}
+
 /** The encoder's error for a value that contains itself (a cycle), naming where. */
 function cycleError(v: object): SerializationError {
   try {
@@ -92,7 +101,8 @@ export class Run {
       idle();
     }
   };
-  readonly #lookups: Array<{ taskHash: string; argsHash: string; resolve: (e: CacheEntry | undefined) => void; reject: (e: unknown) => void }> = [];
+  /** Calls waiting for their cache lookup, with the resolvers of their outcome. */
+  readonly #lookups: PendingLookup[] = [];
   readonly #recordedTasks = new Set<string>();
   #lookupScheduled = false;
   /** Nesting of synchronous argument resolution (see `#startCall`). */
@@ -231,12 +241,17 @@ export class Run {
 
   /** A call node; a node shared by several parents (a DAG) is evaluated once. */
   #evalCallNode(n: Extract<ExpressionNode, { kind: "call" }>, frame: Frame): Promise<Evaluated> {
+    return this.#callOutcome(n, frame).then((done) => this.#joined(done, frame));
+  }
+
+  /** The outcome of a call node (started once per node). */
+  #callOutcome(n: Extract<ExpressionNode, { kind: "call" }>, frame: Frame): Promise<Outcome> {
     let p = this.#nodeMemo.get(n);
     if (p === undefined) {
       p = this.#startCall(n.task, n.args, frame);
       this.#nodeMemo.set(n, p);
     }
-    return p.then((done) => this.#joined(done, frame));
+    return p;
   }
 
   /**
@@ -275,29 +290,52 @@ export class Run {
     const n = rawArgs.length;
     const values: unknown[] = new Array<unknown>(n);
     const upstream: (string | undefined)[] = new Array<string | undefined>(n);
-    let pending: Promise<void>[] | undefined;
+    // Arguments still being evaluated; the call starts when the count drops to 0 (no
+    // Promise.all, and a call-node argument is joined in the same reaction that stores it).
+    // Reactions run in later microtasks, so `start`/`fail` are set before any of them runs.
+    let waiting = 0;
+    let start: (o: Promise<Outcome>) => void = () => {};
+    let fail: (e: unknown) => void = () => {};
+    const arrived = (): void => {
+      if (--waiting === 0) start(this.#callWith(handle, values, upstream, frame));
+    };
+    const failed = (e: unknown): void => fail(e);
     for (let i = 0; i < n; i++) {
       const a = rawArgs[i];
-      if (!isExpressionValue(a) && !containsExpression(a)) {
+      if (isExpressionValue(a)) {
+        const node = (a as Expression<unknown>).node;
+        if (node.kind === "call") {
+          waiting++;
+          this.#callOutcome(node, frame).then((done) => {
+            values[i] = done.value;
+            upstream[i] = done.callId;
+            this.#joined(done, frame);
+            arrived();
+          }, failed);
+          continue;
+        }
+      } else if (!containsExpression(a)) {
         values[i] = a;
         continue;
       }
       const r = this.#eval(a, frame);
       if (r instanceof Promise) {
-        (pending ??= []).push(
-          r.then((ev) => {
-            values[i] = ev.value;
-            upstream[i] = ev.callId;
-          }),
-        );
+        waiting++;
+        r.then((ev) => {
+          values[i] = ev.value;
+          upstream[i] = ev.callId;
+          arrived();
+        }, failed);
       } else {
         values[i] = r.value;
         upstream[i] = r.callId;
       }
     }
-    const call = (): Promise<Outcome> => this.#callWith(handle, values, upstream, frame);
-    if (pending === undefined) return call();
-    return (pending.length === 1 ? pending[0]! : Promise.all(pending)).then(call);
+    if (waiting === 0) return this.#callWith(handle, values, upstream, frame);
+    return new Promise<Outcome>((resolve, reject) => {
+      start = resolve;
+      fail = reject;
+    });
   }
 
   /**
@@ -342,10 +380,14 @@ export class Run {
     p.then(this.#settled, this.#settled);
   }
 
-  /** A batched cache lookup: all lookups requested before the event loop turns go in one query. */
-  #lookup(taskHash: string, argsHash: string): Promise<CacheEntry | undefined> {
-    return new Promise((resolve, reject) => {
-      this.#lookups.push({ taskHash, argsHash, resolve, reject });
+  /**
+   * A batched cache lookup: all lookups requested before the event loop turns go in one query.
+   * The call continues (`#afterLookup`) straight from the loop over the answers, so a call
+   * costs one promise (its outcome) up to here, not one per step.
+   */
+  #lookup(c: CallState): Promise<Outcome> {
+    return new Promise<Outcome>((resolve, reject) => {
+      this.#lookups.push({ taskHash: c.rt.hash, argsHash: c.argsHash, c, resolve, reject });
       if (!this.#lookupScheduled) {
         this.#lookupScheduled = true;
         setImmediate(() => this.#flushLookups());
@@ -363,7 +405,16 @@ export class Run {
       setImmediate(() => this.#flushLookups());
     }
     this.#ctx.store.lookupCache(batch).then(
-      (entries) => batch.forEach((b, i) => b.resolve(entries[i])),
+      (entries) => {
+        for (let i = 0; i < batch.length; i++) {
+          const b = batch[i]!;
+          try {
+            b.resolve(this.#afterLookup(b.c, entries[i]));
+          } catch (e) {
+            b.reject(e);
+          }
+        }
+      },
       (e: unknown) => batch.forEach((b) => b.reject(e)),
     );
   }
@@ -400,7 +451,7 @@ export class Run {
   /** Emits `pending`, looks the call up in the cache (unless caching is off), continues. */
   #begin(c: CallState): Promise<Outcome> {
     this.#emit("pending", c.callId, c.rt.fullName);
-    if (this.#ctx.useCache && c.rt.options.cache) return this.#lookup(c.rt.hash, c.argsHash).then((entry) => this.#afterLookup(c, entry));
+    if (this.#ctx.useCache && c.rt.options.cache) return this.#lookup(c);
     try {
       return Promise.resolve(this.#afterLookup(c, undefined));
     } catch (e) {

@@ -79,6 +79,10 @@ export function decodeValue(text: string): unknown {
   } catch (error) {
     throw new SerializationError(`cannot decode a value: not JSON (${error instanceof Error ? error.message : String(error)})`, { cause: error });
   }
+  // A short text without a `"$"` key holds no tagged value: the parsed JSON is the value
+  // (JSON.parse defines `__proto__` as a plain own property, as the decoder does). Long texts
+  // go through the decoder, which also turns too deep nesting into a SerializationError.
+  if (text.length <= 256 && !text.includes('"$"')) return parsed;
   try {
     return decodeTree(parsed);
   } catch (error) {
