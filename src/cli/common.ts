@@ -5,7 +5,7 @@
  * (unknown task, malformed argument, missing file, wrong flags).
  */
 import { Command, CommanderError } from "commander";
-import { DurunError, DryRunError, StoreError, TaskError, UsageError, ensureError } from "../errors.js";
+import { ConnectionError, DurunError, DryRunError, StoreError, TaskError, UsageError, ensureError } from "../errors.js";
 
 /** Exit code for failures. */
 export const EXIT_FAILURE = 1;
@@ -86,7 +86,9 @@ export function reportError(e: unknown, cmd: Command, _argv?: readonly string[],
     process.stderr.write(`error: ${err.message}\n${usageHint(cmd)}`);
     return EXIT_USAGE;
   }
-  process.stderr.write(`error: ${describeError(err)}\n`);
+  // the durable commands take the Redis URL from --url or DURUN_REDIS_URL
+  const hint = err instanceof ConnectionError && cmd.options.some((o) => o.long === "--url") ? " (set --url or DURUN_REDIS_URL)" : "";
+  process.stderr.write(`error: ${describeError(err)}${hint}\n`);
   if (verbose) process.stderr.write(stackOf(err));
   else if (err instanceof TaskError) process.stderr.write("(run again with --verbose for the stack)\n");
   return EXIT_FAILURE;

@@ -3,15 +3,16 @@
  * renderers for run and step records.
  */
 import { UsageError } from "../errors.js";
+import { checkRedisUrl } from "../durable/options.js";
 
 /** The Redis URL used when neither `--url` nor `DURUN_REDIS_URL` is given. */
 export const DEFAULT_REDIS_URL = "redis://127.0.0.1:6379";
 
 /** Resolves the Redis URL: the `--url` flag, then `DURUN_REDIS_URL`, then `redis://127.0.0.1:6379`. */
 export function resolveRedisUrl(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  const url = flag !== undefined && flag !== "" ? flag : env["DURUN_REDIS_URL"] || DEFAULT_REDIS_URL;
-  if (!/^rediss?:\/\//.test(url)) throw new UsageError(`--url must be a redis:// or rediss:// URL, got "${url}"`);
-  return url;
+  if (flag !== undefined && flag !== "") return checkRedisUrl(flag, "--url");
+  const fromEnv = env["DURUN_REDIS_URL"];
+  return fromEnv ? checkRedisUrl(fromEnv, "DURUN_REDIS_URL") : DEFAULT_REDIS_URL;
 }
 
 /** Parses a positive integer flag value, or throws a UsageError naming the flag. */

@@ -1,5 +1,6 @@
 /**
- * `durun runs [--workflow W] [--status S] [--limit N]`: the newest runs, one line each.
+ * `durun runs [--workflow W] [--status S] [--limit N] [--offset N]`: the newest runs, one line each
+ * (`--offset` skips that many, for paging).
  * `durun runs <run-id>`: one run, with its steps (status, start time, duration, error).
  * TOOK is the time from the emit to the end of the run (queueing, retries and waits included).
  */

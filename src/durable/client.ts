@@ -11,6 +11,7 @@ import { CanceledError, DurunError, TimeoutError, UsageError } from "../errors.j
 import type { WorkflowDefinition } from "./define.js";
 import { emitRun } from "./emit.js";
 import { newId } from "./ids.js";
+import { checkRedisUrl, rejectUnknownKeys } from "./options.js";
 import { decodeError, decodePayload, encodeError, encodePayload, type StoredError } from "./payload.js";
 import type { RedisStore } from "./redis/store.js";
 import { connectStore, type WorkflowMetaJson } from "./shared.js";
@@ -22,7 +23,7 @@ export { RUN_STATUS, STEP_STATUS } from "./status.js";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
-  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  /** Redis URL: `redis://host:port`, `rediss://host:port` (TLS) or `unix:/path/to/redis.sock`. */
   url: string;
   /** Key prefix of the deployment. @default "durun" */
   prefix?: string;
@@ -36,7 +37,7 @@ export interface ClientOptions {
 export interface EmitOptions {
   /** The same key returns the same run for `idempotencyTtlMs`, finished or not. */
   idempotencyKey?: string;
-  /** Start no earlier than this. */
+  /** Start no earlier than this (a `Date`; a number is refused: `new Date(Date.now() + ms)` for a delay). */
   runAt?: Date;
   /** Overrides the workflow's queue. */
   queue?: string;
@@ -155,7 +156,8 @@ interface CompiledClientOptions {
 /** Validates client options; throws UsageError naming the bad field. @internal */
 export function compileClientOptions(o: ClientOptions): CompiledClientOptions {
   if (typeof o !== "object" || o === null) throw new UsageError("createClient: options must be an object { url, prefix? }");
-  if (typeof o.url !== "string" || o.url === "") throw new UsageError("createClient: options.url must be a Redis URL");
+  rejectUnknownKeys(o, ["url", "prefix", "idempotencyTtlMs", "connectTimeoutMs"], "createClient: options");
+  checkRedisUrl(o.url, "createClient: options.url");
   if (o.prefix !== undefined && (typeof o.prefix !== "string" || o.prefix === "" || /[{}]/.test(o.prefix))) {
     throw new UsageError("createClient: options.prefix must be a non-empty string without braces");
   }
@@ -248,6 +250,7 @@ class DurableClient implements Client {
   emitWorkflow<O = unknown>(name: string, input: unknown, options?: EmitOptions): Promise<RunHandle<O>>;
   async emitWorkflow<O>(workflow: string | { readonly name: string }, input: unknown, options: EmitOptions = {}): Promise<RunHandle<O>> {
     if (typeof options !== "object" || options === null) throw new UsageError("emitWorkflow: options must be an object");
+    rejectUnknownKeys(options, ["idempotencyKey", "runAt", "queue"], "emitWorkflow: options");
     const store = await this.store();
     const r = await emitRun(store, {
       workflow,
@@ -356,6 +359,7 @@ class DurableClient implements Client {
   }
 
   async listRuns(options: { workflow?: string; status?: RunStatus; limit?: number; offset?: number } = {}): Promise<RunRecord[]> {
+    rejectUnknownKeys(options, ["workflow", "status", "limit", "offset"], "listRuns: options");
     const store = await this.store();
     const limit = limitOf(options.limit, "listRuns: options.limit", 50);
     const offset = limitOf(options.offset, "listRuns: options.offset", 0);
@@ -408,6 +412,7 @@ class DurableClient implements Client {
   }
 
   async cancelRun(id: string, options: { reason?: string } = {}): Promise<boolean> {
+    rejectUnknownKeys(options, ["reason"], "cancelRun: options");
     const store = await this.store();
     const reason = options.reason;
     const error = encodeError(new CanceledError(reason ? `canceled: ${reason}` : "canceled", reason === undefined ? {} : { reason }));
@@ -427,6 +432,7 @@ class DurableClient implements Client {
 
   async emitEvent(name: string, payload?: unknown, options: { correlationKey?: string } = {}): Promise<string> {
     if (typeof name !== "string" || name === "") throw new UsageError("emitEvent: the event name must be a non-empty string");
+    rejectUnknownKeys(options, ["correlationKey"], "emitEvent: options");
     if (options.correlationKey !== undefined && typeof options.correlationKey !== "string") throw new UsageError("emitEvent: options.correlationKey must be a string");
     const encoded = encodePayload(payload, `payload of event "${name}"`);
     const store = await this.store();
@@ -436,6 +442,7 @@ class DurableClient implements Client {
   }
 
   async listEvents(options: { name?: string; limit?: number } = {}): Promise<EventRecord[]> {
+    rejectUnknownKeys(options, ["name", "limit"], "listEvents: options");
     const store = await this.store();
     const limit = limitOf(options.limit, "listEvents: options.limit", 50);
     if (limit === 0) return [];

@@ -14,6 +14,13 @@ export function validateCron(expression: string, timezone: string | undefined, w
   if (!expression.trim().startsWith("@") && (fields.length < 5 || fields.length > 6)) {
     throw new UsageError(`${where}.expression "${expression}" is malformed: expected 5 fields (or 6 with seconds), got ${fields.length}`);
   }
+  if (timezone !== undefined) {
+    try {
+      new Intl.DateTimeFormat(undefined, { timeZone: timezone });
+    } catch (e) {
+      throw new UsageError(`${where}.timezone "${timezone}" is not a known IANA timezone (e.g. "UTC", "Europe/Paris")`, { cause: e });
+    }
+  }
   try {
     const it = CronExpressionParser.parse(expression, { strict: false, ...(timezone ? { tz: timezone } : {}) });
     it.next();

@@ -9,6 +9,7 @@ import type { StandardSchemaV1 } from "@standard-schema/spec";
 import { UsageError } from "../errors.js";
 import type { Resolved } from "../tasks/types.js";
 import { validateCron } from "./cron.js";
+import { rejectUnknownKeys } from "./options.js";
 import { isStandardSchema } from "./schema.js";
 
 /** Backoff between attempts: `min(maxBackoffMs, backoffMs * factor^(attempt-1))`. */
@@ -181,10 +182,13 @@ export function compileWorkflowOptions<I>(name: string, options: WorkflowOptions
   const o = options ?? {};
   if (typeof o !== "object") throw new UsageError(`workflow "${name}": options must be an object`);
   const w = `workflow "${name}": options`;
+  rejectUnknownKeys(o, ["queue", "maxConcurrency", "maxAttempts", "retry", "cron", "triggers", "onFailure", "input"], w);
   const queue = o.queue === undefined ? "default" : nonEmptyString(o.queue, `${w}.queue`);
   const maxConcurrency = o.maxConcurrency === undefined ? 1 : positiveInt(o.maxConcurrency, `${w}.maxConcurrency`, true);
   const maxAttempts = o.maxAttempts === undefined ? 3 : positiveInt(o.maxAttempts, `${w}.maxAttempts`);
   const r = o.retry ?? {};
+  if (typeof r !== "object" || r === null) throw new UsageError(`${w}.retry must be an object { backoffMs?, maxBackoffMs?, factor? }`);
+  rejectUnknownKeys(r, ["backoffMs", "maxBackoffMs", "factor"], `${w}.retry`);
   const retry = {
     backoffMs: r.backoffMs === undefined ? 1000 : nonNegative(r.backoffMs, `${w}.retry.backoffMs`),
     maxBackoffMs: r.maxBackoffMs === undefined ? 60_000 : nonNegative(r.maxBackoffMs, `${w}.retry.maxBackoffMs`),
@@ -195,6 +199,7 @@ export function compileWorkflowOptions<I>(name: string, options: WorkflowOptions
   const cron = (o.cron ?? []).map((c, i) => {
     const where = `${w}.cron[${i}]`;
     if (typeof c !== "object" || c === null) throw new UsageError(`${where} must be an object { expression, id?, timezone?, input? }`);
+    rejectUnknownKeys(c, ["id", "expression", "timezone", "input"], where);
     const id = c.id === undefined ? `cron${i}` : nonEmptyString(c.id, `${where}.id`);
     if (ids.has(id)) throw new UsageError(`${where}.id "${id}" is used twice`);
     ids.add(id);
@@ -203,7 +208,11 @@ export function compileWorkflowOptions<I>(name: string, options: WorkflowOptions
     return { id, expression: c.expression, timezone, input: c.input };
   });
   if (o.triggers !== undefined && !Array.isArray(o.triggers)) throw new UsageError(`${w}.triggers must be an array`);
-  const triggers = (o.triggers ?? []).map((t, i) => ({ event: nonEmptyString(t?.event, `${w}.triggers[${i}].event`) }));
+  const triggers = (o.triggers ?? []).map((t, i) => {
+    if (typeof t !== "object" || t === null) throw new UsageError(`${w}.triggers[${i}] must be an object { event }`);
+    rejectUnknownKeys(t, ["event"], `${w}.triggers[${i}]`);
+    return { event: nonEmptyString(t.event, `${w}.triggers[${i}].event`) };
+  });
   if (o.onFailure !== undefined && typeof o.onFailure !== "function") throw new UsageError(`${w}.onFailure must be a function`);
   if (o.input !== undefined && !isStandardSchema(o.input)) {
     throw new UsageError(`${w}.input must be a Standard Schema validator (zod, valibot, arktype...)`);

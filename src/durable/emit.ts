@@ -18,7 +18,7 @@ export interface EmitArgs {
   input: unknown;
   idempotencyKey?: string | undefined;
   idempotencyTtlMs: number;
-  runAt?: Date | number | undefined;
+  runAt?: Date | undefined;
   queue?: string | undefined;
   parentRunId?: string | undefined;
   /** Skip (create nothing) when this many runs of the workflow are running (cron). */
@@ -43,8 +43,12 @@ export async function emitRun(store: RedisStore, a: EmitArgs): Promise<EmitResul
   if (a.queue !== undefined && (typeof a.queue !== "string" || a.queue === "")) throw new UsageError(`emitWorkflow: options.queue must be a non-empty string`);
   let runAt = 0;
   if (a.runAt !== undefined) {
-    runAt = a.runAt instanceof Date ? a.runAt.getTime() : a.runAt;
-    if (typeof runAt !== "number" || !Number.isFinite(runAt)) throw new UsageError(`emitWorkflow: options.runAt must be a valid Date`);
+    const at: unknown = a.runAt;
+    if (!(at instanceof Date) || !Number.isFinite(at.getTime())) {
+      const got = at instanceof Date ? "an invalid Date" : typeof at === "number" ? `the number ${at}` : `a ${typeof at}`;
+      throw new UsageError(`emitWorkflow: options.runAt must be a valid Date (e.g. new Date(Date.now() + 5000) for a 5 s delay), got ${got}`);
+    }
+    runAt = at.getTime();
   }
   const def = getRegisteredWorkflow(name);
   const input = def ? await validateInput(def.options.input, a.input, name) : a.input;

@@ -11,6 +11,7 @@ import { UsageError, ensureError } from "../errors.js";
 import { getRegisteredWorkflow, type RunInfo, type StepApi, type WorkflowContext, type WorkflowDefinition, type WorkflowRef } from "./define.js";
 import { LazyScheduler, evaluateExpression } from "./evaluate.js";
 import { newId } from "./ids.js";
+import { rejectUnknownKeys } from "./options.js";
 import { decodePayload, encodePayload } from "./payload.js";
 import type { Resolved } from "../tasks/types.js";
 import { validateInput } from "./schema.js";
@@ -20,7 +21,11 @@ import { StepNames, runStepBody } from "./step-core.js";
 /** Options of {@link runInline}. */
 export interface RunInlineOptions<I> {
   input: I;
-  /** Step name → the result that replaces that step. */
+  /**
+   * Step name → the result that replaces that step. Every name must match a step the handler
+   * runs: when the handler returns and an override was never used (a typo, a renamed step), the
+   * result is a failure with a UsageError naming it (see {@link RunInlineResult.unusedOverrides}).
+   */
   stepOverrides?: Record<string, unknown>;
   /** Aborts `ctx.signal`. */
   signal?: AbortSignal;
@@ -49,10 +54,18 @@ export interface RunInlineResult<O> {
   output: O | undefined;
   error: Error | undefined;
   steps: InlineStep[];
+  /**
+   * The `stepOverrides` names that matched no step that ran. When the handler returned, any such
+   * name turns the result into a failure (`succeeded: false`, a UsageError naming them); when the
+   * handler threw, its error is kept (the steps after it were never reached) and this lists them.
+   */
+  unusedOverrides: string[];
 }
 
 /**
- * Runs a workflow's handler once, in-process, without Redis.
+ * Runs a workflow's handler once, in-process, without Redis. A `stepOverrides` name that matches
+ * no step that ran fails the result (a typo would otherwise go unnoticed): see
+ * {@link RunInlineResult.unusedOverrides}.
  *
  * @example
  * const r = await runInline(welcome, { input: { userId: "u1" }, stepOverrides: { "fetch-user": { email: "a@b.c" } } });
@@ -61,6 +74,10 @@ export interface RunInlineResult<O> {
 export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, options: RunInlineOptions<I>): Promise<RunInlineResult<O>> {
   if (!workflow || typeof workflow.handler !== "function") throw new UsageError("runInline: the first argument must be a workflow definition");
   if (typeof options !== "object" || options === null) throw new UsageError("runInline: options must be an object { input, stepOverrides? }");
+  rejectUnknownKeys(options, ["input", "stepOverrides", "signal", "db"], "runInline: options");
+  if (options.stepOverrides !== undefined && (typeof options.stepOverrides !== "object" || options.stepOverrides === null || Array.isArray(options.stepOverrides))) {
+    throw new UsageError("runInline: options.stepOverrides must be an object { [step name]: result }");
+  }
   const overrides = options.stepOverrides ?? {};
   const steps: InlineStep[] = [];
   const run: RunInfo = { id: newId(), workflow: workflow.name, queue: workflow.options.queue, attempt: 1, maxAttempts: workflow.options.maxAttempts };
@@ -70,6 +87,7 @@ export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, option
   if (options.db !== undefined && (typeof options.db !== "string" || options.db === "")) throw new UsageError("runInline: options.db must be a database path or URL");
   const scheduler = new LazyScheduler(options.db ?? ":memory:");
   const has = (name: string) => Object.prototype.hasOwnProperty.call(overrides, name);
+  const unusedOverrides = () => Object.keys(overrides).filter((n) => !steps.some((s) => s.overridden && s.name === n));
 
   const step = async <T>(kind: string, rawName: string, body: () => Promise<T>): Promise<T> => {
     const name = names.claim(rawName, kind);
@@ -115,9 +133,15 @@ export async function runInline<I, O>(workflow: WorkflowDefinition<I, O>, option
     const input = (await validateInput(workflow.options.input, options.input, workflow.name)) as I;
     const ctx: WorkflowContext<I> = { input, run, signal, step: api };
     const output = await workflow.handler(ctx);
-    return { succeeded: true, output: output as O, error: undefined, steps };
+    const unused = unusedOverrides();
+    if (unused.length > 0) {
+      const ran = steps.map((s) => JSON.stringify(s.name)).join(", ") || "none";
+      const error = new UsageError(`${label}: stepOverrides name steps that never ran: ${unused.map((n) => JSON.stringify(n)).join(", ")} (steps that ran: ${ran})`);
+      return { succeeded: false, output: undefined, error, steps, unusedOverrides: unused };
+    }
+    return { succeeded: true, output: output as O, error: undefined, steps, unusedOverrides: [] };
   } catch (e) {
-    return { succeeded: false, output: undefined, error: ensureError(e), steps };
+    return { succeeded: false, output: undefined, error: ensureError(e), steps, unusedOverrides: unusedOverrides() };
   } finally {
     await scheduler.close();
   }

@@ -30,12 +30,16 @@ export function isTerminalStatus(status: string): boolean {
   return status === RUN_STATUS.succeeded || status === RUN_STATUS.failed || status === RUN_STATUS.canceled;
 }
 
-/** The statuses of a recorded step. `waiting`: a sleep, event wait or child wait in progress. */
+/**
+ * The statuses of a recorded step. `waiting`: a sleep, event wait or child wait in progress;
+ * `canceled`: it was waiting when the run was canceled.
+ */
 export const STEP_STATUS = {
   waiting: "waiting",
   succeeded: "succeeded",
   failed: "failed",
+  canceled: "canceled",
 } as const;
 
-/** A step status: `"waiting" | "succeeded" | "failed"`. */
+/** A step status: `"waiting" | "succeeded" | "failed" | "canceled"`. */
 export type StepStatus = (typeof STEP_STATUS)[keyof typeof STEP_STATUS];

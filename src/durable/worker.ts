@@ -21,6 +21,7 @@ import { LazyScheduler, defaultWorkerDb } from "./evaluate.js";
 import { newId } from "./ids.js";
 import type { QueueWaiter, RedisStore } from "./redis/store.js";
 import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
+import { checkRedisUrl, rejectUnknownKeys } from "./options.js";
 import { connectStore, workflowMetaJson } from "./shared.js";
 
 /** Options of {@link startWorker}. */
@@ -98,6 +99,12 @@ interface CompiledWorkerOptions {
   onRunEvent: ((e: WorkerRunEvent) => void) | undefined;
 }
 
+/** The fields of {@link WorkerOptions} (an unknown key is a UsageError: a typo is not ignored). */
+const WORKER_OPTION_KEYS = Object.keys({
+  app: 1, url: 1, queues: 1, concurrency: 1, leaseMs: 1, blmoveTimeoutSec: 1, reaperIntervalMs: 1, prefix: 1,
+  connectTimeoutMs: 1, shutdownTimeoutMs: 1, idempotencyTtlMs: 1, db: 1, onRunEvent: 1,
+} satisfies Record<keyof WorkerOptions, 1>);
+
 function num(v: unknown, field: string, def: number, min: number, integer = false): number {
   if (v === undefined) return def;
   if (typeof v !== "number" || !Number.isFinite(v) || v < min || (integer && !Number.isInteger(v))) {
@@ -110,7 +117,8 @@ function num(v: unknown, field: string, def: number, min: number, integer = fals
 export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDefinition<unknown, unknown>>): CompiledWorkerOptions {
   if (typeof o !== "object" || o === null) throw new UsageError("startWorker: options must be an object { app, url, ... }");
   if (typeof o.app !== "string" || o.app === "") throw new UsageError("startWorker: options.app must be a non-empty string");
-  if (typeof o.url !== "string" || o.url === "") throw new UsageError("startWorker: options.url must be a Redis URL");
+  rejectUnknownKeys(o, WORKER_OPTION_KEYS, "startWorker: options");
+  checkRedisUrl(o.url, "startWorker: options.url");
   let queues = o.queues;
   if (queues !== undefined) {
     if (!Array.isArray(queues) || queues.length === 0 || queues.some((q) => typeof q !== "string" || q === "")) {

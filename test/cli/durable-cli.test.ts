@@ -106,6 +106,33 @@ describe("durun worker / emit / runs", () => {
     expect(worker.output()).toContain("worker stopped");
   });
 
+  it("runs --offset pages through the list (newest first), with or without filters", async () => {
+    // scheduled an hour ahead: nothing runs them, so the list is stable while the test pages it
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await runCli(["emit", "cli-double", "--input", `{"x":${i}}`, "--delay-ms", "3600000", "--import", workflows, "--url", server.url]);
+      expect(r.code, r.stderr).toBe(0);
+      ids.push(r.stdout.trim());
+    }
+    const newestFirst = [...ids].reverse();
+    const page = async (offset: number, filters: string[]) => {
+      const r = await runCli(["runs", ...filters, "--limit", "2", "--offset", String(offset), "--json", "--url", server.url]);
+      expect(r.code, r.stderr).toBe(0);
+      return (JSON.parse(r.stdout) as Array<{ id: string }>).map((x) => x.id);
+    };
+    for (const filters of [["--status", "scheduled"], ["--workflow", "cli-double", "--status", "scheduled"]]) {
+      const pages = await Promise.all([0, 2, 4, 6].map((o) => page(o, filters)));
+      expect(pages, filters.join(" ")).toEqual([newestFirst.slice(0, 2), newestFirst.slice(2, 4), newestFirst.slice(4), []]);
+    }
+    // the table view pages too
+    const table = await runCli(["runs", "--status", "scheduled", "--limit", "1", "--offset", "1", "--url", server.url]);
+    expect(table.stdout).toContain(newestFirst[1]);
+    expect(table.stdout).not.toContain(newestFirst[0]);
+    const bad = await runCli(["runs", "--offset", "-1", "--url", server.url]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe('error: --offset must be a non-negative integer, got "-1"');
+  });
+
   it("shows a failed run's failing step with its error; emit --wait exits 1", async () => {
     const worker = await startCliWorker([], { DURUN_REDIS_URL: server.url });
     const r = await runCli(["emit", "cli-broken", "--wait", "--url", server.url]);
@@ -181,6 +208,10 @@ describe("durun worker / emit / runs", () => {
     expect(missingFile.stderr.split("\n")[0]).toMatch(/^error: --import: no such file/);
 
     expect(badUrl.code).toBe(2);
+    expect(badUrl.stderr.split("\n")[0]).toBe('error: --url must be a Redis URL: redis://host:port, rediss://host:port (TLS) or unix:/path/to/redis.sock, got "http://example.com"');
+    const badEnvUrl = await runCli(["runs"], { DURUN_REDIS_URL: "localhost:6379" });
+    expect(badEnvUrl.code).toBe(2);
+    expect(badEnvUrl.stderr.split("\n")[0]).toMatch(/^error: DURUN_REDIS_URL must be a Redis URL: .*, got "localhost:6379"$/);
     expect(badCron.code).toBe(2);
     expect(badCron.stderr.split("\n")[0]).toMatch(/^error: --import \S+bad-cron\.ts: workflow "bad-cron": options\.cron\[0\]\.expression "every tuesday" is malformed/);
     expect(noImport.code).toBe(2);
@@ -191,6 +222,8 @@ describe("durun worker / emit / runs", () => {
       expect(r.code, r.stderr).toBe(1);
       expect(r.stderr.trim().split("\n")).toHaveLength(1);
       expect(r.stderr).toMatch(/^error: cannot connect to Redis at redis:\/\/127\.0\.0\.1:\d+/);
+      // the errno and what to do, not ioredis's "Connection is closed."
+      expect(r.stderr.trim()).toBe(`error: cannot connect to Redis at redis://127.0.0.1:${port} (ECONNREFUSED): is redis-server running there, and is the URL right? (set --url or DURUN_REDIS_URL)`);
       expect(r.ms).toBeLessThan(15_000);
     }
     // nothing was written by the failed emits

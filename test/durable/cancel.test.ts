@@ -39,6 +39,17 @@ const parent = defineWorkflow("cancel-parent", { maxConcurrency: Infinity }, asy
 
 const quickOne = defineWorkflow("cancel-quick", { maxConcurrency: Infinity }, async () => "quick");
 
+const waiter = defineWorkflow("cancel-waiter", { maxConcurrency: Infinity }, async (ctx) => {
+  await ctx.step.run("before", () => 1);
+  await ctx.step.sleep("nap", 60_000);
+  await ctx.step.waitForEvent("signal", { event: "cancel-waiter-go" });
+  return "woke";
+});
+const eventWaiter = defineWorkflow("cancel-event-waiter", { maxConcurrency: Infinity }, async (ctx) => {
+  await ctx.step.waitForEvent("signal", { event: "cancel-waiter-go", timeoutMs: 60_000 });
+  return "woke";
+});
+
 const gates = new Map<string, () => void>();
 const single = defineWorkflow("cancel-single", { maxConcurrency: 1 }, async (ctx: WorkflowContext<{ key: string }>) => {
   events.push(`${ctx.input.key}:single-start`);
@@ -67,6 +78,32 @@ describe("durable: cancellation", () => {
     const steps = await client.getRunSteps(h.id);
     expect(steps.map((s) => s.name)).toEqual(["first"]);
     expect(await client.cancelRun(h.id)).toBe(false);
+  });
+
+  it("a run canceled while it sleeps or waits for an event: the waiting step ends canceled, with finishedAt", async () => {
+    await env.worker({ concurrency: 2 });
+    const client = env.client();
+    const sleeping = await client.emitWorkflow(waiter, undefined);
+    const waiting = await client.emitWorkflow(eventWaiter, undefined);
+    for (const [h, step] of [[sleeping, "nap"], [waiting, "signal"]] as const) {
+      await waitFor(`${step} to wait`, async () => (await client.getRunSteps(h.id)).some((s) => s.name === step && s.status === "waiting"));
+    }
+    const t0 = Date.now();
+    expect(await client.cancelRun(sleeping.id, { reason: "no longer needed" })).toBe(true);
+    expect(await client.cancelRun(waiting.id)).toBe(true);
+    await expect(sleeping.result({ timeoutMs: 5_000 })).rejects.toBeInstanceOf(CanceledError);
+    const steps = await client.getRunSteps(sleeping.id);
+    expect(steps.map((s) => [s.name, s.status])).toEqual([["before", "succeeded"], ["nap", "canceled"]]);
+    const nap = steps[1]!;
+    expect(nap.finishedAt).toBeInstanceOf(Date);
+    expect(nap.finishedAt!.getTime()).toBeGreaterThanOrEqual(t0);
+    expect(nap.error).toMatchObject({ name: "CanceledError", message: "canceled: no longer needed" });
+    const [signal] = await client.getRunSteps(waiting.id);
+    expect([signal?.name, signal?.status, signal?.finishedAt instanceof Date]).toEqual(["signal", "canceled", true]);
+    // a matching event after the cancellation completes nothing
+    await client.emitEvent("cancel-waiter-go", { late: true });
+    expect((await client.getRunSteps(waiting.id))[0]?.status).toBe("canceled");
+    expect((await client.getRun(waiting.id))?.status).toBe("canceled");
   });
 
   it("cancelRun of a finished run resolves false; of a queued run true, and it never starts", async () => {

@@ -129,6 +129,23 @@ describe("durable: bad input gives clear errors and leaves nothing behind", () =
     expect(err2).toBeInstanceOf(ConnectionError);
     await client.close();
     expect(Date.now() - t0).toBeLessThan(5000);
+    // the errno and what to check, not ioredis's bare "Connection is closed."
+    for (const e of [err, err2]) {
+      expect((e as Error).message).toBe(`cannot connect to Redis at ${url} (ECONNREFUSED): is redis-server running there, and is the URL right?`);
+    }
+  });
+
+  it("a Redis URL that is not redis://, rediss:// or unix: is refused at construction", async () => {
+    for (const url of ["http://example.com", "localhost:6379", "redis:/x", "tcp://127.0.0.1:6379"]) {
+      expect(() => createClient({ url }), url).toThrow(UsageError);
+      expect(() => createClient({ url }), url).toThrow(/^createClient: options\.url must be a Redis URL: redis:\/\/host:port, rediss:\/\/host:port \(TLS\) or unix:\/path\/to\/redis\.sock, got "/);
+      await expect(startWorker({ app: "x", url }), url).rejects.toThrow(/^startWorker: options\.url must be a Redis URL/);
+    }
+    expect(() => createClient({ url: "http://user:secret@example.com" })).toThrow(/got "http:\/\/user:\*\*\*@example\.com"/);
+    expect(() => createClient({ url: "/tmp/redis.sock" })).toThrow(/options\.url "\/tmp\/redis\.sock" looks like a socket path: write it as "unix:\/tmp\/redis\.sock"/);
+    for (const url of ["redis://127.0.0.1:6379", "rediss://h:6380/2", "redis://:pw@h", "unix:/tmp/redis.sock", "unix:///tmp/redis.sock"]) {
+      expect(() => createClient({ url }), url).not.toThrow();
+    }
   });
 
   it("an unroutable Redis host is bounded by connectTimeoutMs too", async () => {
@@ -143,6 +160,10 @@ describe("durable: bad input gives clear errors and leaves nothing behind", () =
     expect(() => defineWorkflow("err-cron", { cron: [{ expression: "61 * * * *" }] }, async () => 1)).toThrow(/cron\[0\]\.expression "61 \* \* \* \*" is malformed/);
     expect(() => defineWorkflow("err-cron", { cron: [{ expression: "* * * *" }] }, async () => 1)).toThrow(/expected 5 fields/);
     expect(() => defineWorkflow("err-cron", { cron: [{ expression: "* * * * *", timezone: "Mars/Olympus" }] }, async () => 1)).toThrow(UsageError);
+    // a bad timezone is named as such, not reported as a malformed expression
+    const tz = () => defineWorkflow("err-cron", { cron: [{ expression: "* * * * *" }, { expression: "0 9 * * *", timezone: "Mars/Base" }] }, async () => 1);
+    expect(tz).toThrow('workflow "err-cron": options.cron[1].timezone "Mars/Base" is not a known IANA timezone (e.g. "UTC", "Europe/Paris")');
+    expect(tz).not.toThrow(/malformed/);
     expect(() => defineWorkflow("err-cron-ok", { cron: [{ expression: "*/5 * * * * *", timezone: "Europe/Paris" }] }, async () => 1)).not.toThrow();
   });
 
@@ -155,6 +176,38 @@ describe("durable: bad input gives clear errors and leaves nothing behind", () =
     expect(() => defineWorkflow("err-opt", { input: {} as never }, async () => 1)).toThrow(/Standard Schema/);
     expect(() => createClient({ url: "" })).toThrow(/options\.url/);
     return expect(startWorker({ app: "a", url: env.url, concurrency: 0 })).rejects.toThrow(/options\.concurrency/);
+  });
+
+  it("a misspelled option is an error naming it (with the known ones), not silently ignored", async () => {
+    const bad = <T>(o: T) => o as never;
+    expect(() => defineWorkflow("err-typo", bad({ maxAttempt: 3 }), async () => 1)).toThrow(
+      'workflow "err-typo": options.maxAttempt is not an option (did you mean maxAttempts?); known: queue, maxConcurrency, maxAttempts, retry, cron, triggers, onFailure, input',
+    );
+    expect(() => defineWorkflow("err-typo", bad({ retry: { backof: 10 } }), async () => 1)).toThrow(/options\.retry\.backof is not an option \(did you mean backoffMs\?\); known: backoffMs, maxBackoffMs, factor$/);
+    expect(() => defineWorkflow("err-typo", bad({ retry: 5 }), async () => 1)).toThrow(/options\.retry must be an object/);
+    expect(() => defineWorkflow("err-typo", bad({ cron: [{ expression: "* * * * *", tz: "UTC" }] }), async () => 1)).toThrow(/options\.cron\[0\]\.tz is not an option; known: id, expression, timezone, input$/);
+    expect(() => defineWorkflow("err-typo", bad({ triggers: [{ event: "e", correlationKey: "k" }] }), async () => 1)).toThrow(/options\.triggers\[0\]\.correlationKey is not an option; known: event$/);
+    expect(() => defineWorkflow("err-typo", bad({ triggers: ["e"] }), async () => 1)).toThrow(/options\.triggers\[0\] must be an object \{ event \}/);
+    expect(() => createClient(bad({ url: env.url, prefx: "p" }))).toThrow(/^createClient: options\.prefx is not an option \(did you mean prefix\?\); known: url, prefix, idempotencyTtlMs, connectTimeoutMs$/);
+    await expect(startWorker(bad({ app: "a", url: env.url, concurency: 3 }))).rejects.toThrow(/^startWorker: options\.concurency is not an option \(did you mean concurrency\?\); known: app, url, queues, concurrency, /);
+
+    const client = env.client();
+    // worst case: a misspelled idempotency key emitted a run with none; now nothing is written
+    await expect(client.emitWorkflow("err-typo-emit", 1, bad({ idempotencykey: "x" }))).rejects.toThrow(
+      "emitWorkflow: options.idempotencykey is not an option (did you mean idempotencyKey?); known: idempotencyKey, runAt, queue",
+    );
+    await expect(client.listRuns(bad({ limt: 5 }))).rejects.toThrow(/listRuns: options\.limt is not an option \(did you mean limit\?\)/);
+    await expect(client.cancelRun("r", bad({ reson: "x" }))).rejects.toThrow(/cancelRun: options\.reson is not an option \(did you mean reason\?\)/);
+    await expect(client.emitEvent("e", 1, bad({ correlationkey: "k" }))).rejects.toThrow(/emitEvent: options\.correlationkey is not an option \(did you mean correlationKey\?\)/);
+    await expect(client.listEvents(bad({ nam: "e" }))).rejects.toThrow(/listEvents: options\.nam is not an option \(did you mean name\?\)/);
+
+    // runAt is a Date: a number (e.g. a delay in ms) is refused, not taken as a 1970 timestamp
+    await expect(client.emitWorkflow("err-typo-emit", 1, bad({ runAt: 5 }))).rejects.toThrow(
+      "emitWorkflow: options.runAt must be a valid Date (e.g. new Date(Date.now() + 5000) for a 5 s delay), got the number 5",
+    );
+    await expect(client.emitWorkflow("err-typo-emit", 1, { runAt: new Date(Number.NaN) })).rejects.toThrow(/options\.runAt must be a valid Date .*, got an invalid Date$/);
+    await expect(client.emitWorkflow("err-typo-emit", 1, bad({ runAt: "2030-01-01" }))).rejects.toThrow(/options\.runAt must be a valid Date .*, got a string$/);
+    expect(await client.listRuns()).toEqual([]);
   });
 
   it("types: the handler input comes from the schema or the annotation", async () => {

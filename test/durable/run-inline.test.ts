@@ -92,4 +92,27 @@ describe("runInline", () => {
     expect(r.succeeded).toBe(false);
     expect(r.error?.name).toBe("SerializationError");
   });
+
+  it("a stepOverrides name that matches no step that ran is reported, not silently ignored", async () => {
+    calls.length = 0;
+    const typo = await runInline(welcome, { input: { userId: "u3" }, stepOverrides: { "fetch-usr": { email: "mock@test.com" }, pause: undefined } });
+    expect(typo.succeeded).toBe(false);
+    expect(typo.output).toBeUndefined();
+    expect(typo.error).toBeInstanceOf(UsageError);
+    expect(typo.error?.message).toBe('inline run of inline-welcome: stepOverrides name steps that never ran: "fetch-usr" (steps that ran: "fetch-user", "pause", "send-email")');
+    expect(typo.unusedOverrides).toEqual(["fetch-usr"]);
+    expect(calls).toEqual(["fetch-user", "send-email"]); // the real step ran: the override was not used
+
+    // all used: succeeded, nothing unused
+    const ok = await runInline(welcome, { input: { userId: "u4" }, stepOverrides: { "fetch-user": { email: "m@t.c" } } });
+    expect([ok.succeeded, ok.unusedOverrides]).toEqual([true, []]);
+
+    // the handler threw before reaching a step: its own error stands, the override is listed
+    const early = await runInline(parent, { input: 1, stepOverrides: { child: 2, fire: "id", "after-approval": 1 } });
+    expect(early.error?.message).toMatch(/waitForEvent\("approval"\)/);
+    expect(early.unusedOverrides).toEqual(["after-approval"]);
+
+    await expect(runInline(welcome, { input: { userId: "u5" }, stepOverides: {} } as never)).rejects.toThrow(/runInline: options\.stepOverides is not an option \(did you mean stepOverrides\?\)/);
+    await expect(runInline(welcome, { input: { userId: "u5" }, stepOverrides: ["fetch-user"] as never })).rejects.toThrow(/options\.stepOverrides must be an object/);
+  });
 });

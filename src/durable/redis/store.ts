@@ -87,10 +87,30 @@ function openRedis(url: string, opts: StoreConnectOptions, extra: RedisOptions =
         { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: opts.connectTimeoutMs }),
     ...extra,
   });
-  redis.on("error", () => {
-    /* reconnection is automatic; errors surface on commands */
+  redis.on("error", (e: unknown) => {
+    // reconnection is automatic; errors surface on commands, which only say "Connection is
+    // closed.": the socket error is kept to name its errno (ECONNREFUSED...) in ConnectionError
+    if (e instanceof Error) lastSocketError.set(redis, e);
   });
   return redis;
+}
+
+/** The last socket error of each connection (see {@link connectionProblem}). */
+const lastSocketError = new WeakMap<Redis, Error>();
+
+/**
+ * Why a connection failed, for ConnectionError: the errno of the error or of the connection's
+ * last socket error when known (`ECONNREFUSED`, `ENOTFOUND`...) rather than ioredis's bare
+ * "Connection is closed.", else the error's message.
+ */
+function connectionProblem(redis: Redis, e: unknown): string {
+  const code = (x: unknown) => {
+    const c = x instanceof Error ? (x as { code?: unknown }).code : undefined;
+    return typeof c === "string" ? c : undefined;
+  };
+  const message = (e instanceof Error && e.message) || String(e);
+  const errno = code(e) ?? code(lastSocketError.get(redis));
+  return errno && /Connection is closed/i.test(message) ? errno : errno && !message.includes(errno) ? `${errno}: ${message}` : message;
 }
 
 /** Connects, or throws ConnectionError naming the URL within `connectTimeoutMs` (plus a little). */
@@ -105,7 +125,7 @@ async function connectOrThrow(redis: Redis, url: string, timeoutMs: number): Pro
     ]);
   } catch (e) {
     redis.disconnect();
-    throw new ConnectionError(`cannot connect to Redis at ${redactUrl(url)}: ${(e as Error).message || String(e)}`, { cause: e });
+    throw new ConnectionError(`cannot connect to Redis at ${redactUrl(url)} (${connectionProblem(redis, e)}): is redis-server running there, and is the URL right?`, { cause: e });
   } finally {
     if (timer) clearTimeout(timer);
   }
@@ -149,7 +169,7 @@ export class RedisStore {
           await new Promise((r) => setTimeout(r, 100));
           continue;
         }
-        const why = this.closed ? "the connection was closed" : (e as Error).message;
+        const why = this.closed ? "the connection was closed" : connectionProblem(this.redis, e);
         throw new ConnectionError(`lost the connection to Redis at ${redactUrl(this.opts.url)}: ${why}`, { cause: e });
       }
     }

@@ -1,6 +1,8 @@
 -- cancel: mark a run canceled unless it already finished. A running run loses its slot now and
 -- its worker is told on {P}cancel (and on its next lease renewal); a parked or queued run is
 -- removed from the schedule and wait sets (a stale queue entry is dropped at claim time).
+-- Its 'waiting' steps (sleep, event wait, child wait) become 'canceled', with the cancellation
+-- error and finishedAt (steps:<id> is not in KEYS; it shares the run's hash tag).
 -- Watched runs are announced on {P}done.
 -- KEYS[1] run hash
 -- ARGV[1] P   ARGV[2] run id   ARGV[3] error (JSON)   ARGV[4] now ms
@@ -19,6 +21,17 @@ if r[1] == 'running' then
   redis.call('PUBLISH', P .. 'cancel', id)
 end
 move_status(id, r[1], 'canceled', r[3])
+local sk = k_steps(id)
+local steps = redis.call('HGETALL', sk)
+for i = 1, #steps, 2 do
+  local ok, rec = pcall(cjson.decode, steps[i + 1])
+  if ok and type(rec) == 'table' and rec.status == 'waiting' then
+    rec.status = 'canceled'
+    rec.error = ARGV[3]
+    rec.finishedAt = tonumber(ARGV[4])
+    redis.call('HSET', sk, steps[i], cjson.encode(rec))
+  end
+end
 wake_parents(r[5], id)
 if r[6] then redis.call('PUBLISH', P .. 'done', id) end
 local out = {1}
