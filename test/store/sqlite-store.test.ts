@@ -1,5 +1,8 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { execFile } from "node:child_process";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/errors.js";
@@ -154,6 +157,20 @@ describe("provenance store (SQLite)", () => {
     mkdirSync(dir);
     chmodSync(dir, 0o500);
     expect(() => new Scheduler({ db: join(dir, "durun.db") })).toThrow(/cannot open the database .*ro\/durun.db/);
+  });
+
+  it("fails (does not hang) on a path under /proc, where a recursive mkdir loops forever on Node 20", async () => {
+    // In a child process with a timeout: the hang is synchronous, so it would stop this worker.
+    const fixture = fileURLToPath(new URL("./fixtures/open-scheduler.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", fixture, "/proc/durun-nonexistent/x/y.db"], { timeout: 20_000 });
+    expect(stdout.trim()).toMatch(/^StoreError: cannot create the database \/proc\/durun-nonexistent\/x\/y\.db: .*\/proc\/durun-nonexistent.*; pass --db <other path>$/);
+  }, 30_000);
+
+  it("creates missing parent directories level by level", async () => {
+    const path = join(tempDir(), "a", "b", "c", "durun.db");
+    const s = new Scheduler({ db: path });
+    await s.close();
+    expect(existsSync(path)).toBe(true);
   });
 
   it("rejects unknown URL schemes", () => {

@@ -6,7 +6,7 @@
  * values deduplicated in memory (a value this store wrote or read is not written again).
  * Reads: prepared statements; cache lookups take many keys per statement.
  */
-import { mkdirSync } from "node:fs";
+import { accessSync, constants, mkdirSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreError } from "../../errors.js";
@@ -97,6 +97,51 @@ export interface SqliteStoreOptions {
  * await store.listExecutions({ limit: 5 });
  * await store.close();
  */
+/** `statSync`, or undefined when nothing is there (ENOENT, or ENOTDIR under a file). */
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" || code === "ENOTDIR") return undefined;
+    throw e;
+  }
+}
+
+/**
+ * Creates the missing directories above `file`: walks up to the nearest existing ancestor,
+ * checks that it is a writable directory, then makes each level without `recursive` (which on
+ * Node 20 loops forever on ENOENT under /proc). Throws naming the directory at fault.
+ */
+function createParentDirs(file: string): void {
+  const missing: string[] = [];
+  let dir = dirname(file);
+  let st = statOrUndefined(dir);
+  while (st === undefined) {
+    missing.push(dir);
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no existing directory above ${file}`);
+    dir = up;
+    st = statOrUndefined(dir);
+  }
+  if (!st.isDirectory()) throw new Error(`${dir} exists and is not a directory`);
+  if (missing.length === 0) return;
+  try {
+    accessSync(dir, constants.W_OK);
+  } catch {
+    throw new Error(`the directory ${dir} is not writable`);
+  }
+  for (let i = missing.length - 1; i >= 0; i--) {
+    const d = missing[i]!;
+    try {
+      mkdirSync(d);
+    } catch (e) {
+      // Made meanwhile by another process: fine if it is a directory.
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST" || statOrUndefined(d)?.isDirectory() !== true) throw e;
+    }
+  }
+}
+
 export class SqliteStore implements Store {
   readonly location: string;
   readonly stats: StoreStats = { statements: 0 };
@@ -113,7 +158,7 @@ export class SqliteStore implements Store {
     this.location = path;
     if (!memory) {
       try {
-        mkdirSync(dirname(path), { recursive: true });
+        createParentDirs(path);
       } catch (e) {
         throw new StoreError(`cannot create the database ${path}: ${errorText(e)}; pass --db <other path>`, { cause: e });
       }
