@@ -4,7 +4,7 @@
  * name in the registry, runs it on the decoded arguments and returns the encoded result.
  */
 import { threadId } from "node:worker_threads";
-import { decodeValue, encodeValue } from "../values/codec.js";
+import { decodeValue, encodeInOrder } from "../values/codec.js";
 import { registerTaskCodecs } from "../tasks/codecs.js";
 import { lookupDefinition, registeredTaskNames } from "../tasks/registry.js";
 import type { ThreadJob, ThreadReply } from "./thread-protocol.js";
@@ -46,7 +46,7 @@ export default async function runJob(job: ThreadJob): Promise<ThreadReply> {
     }
     const args = decodeValue(job.args) as unknown[];
     const result = await (def.fn as (...a: unknown[]) => unknown)(...args);
-    return { ok: true, result: encodeValue(result, { root: "result" }), threadId };
+    return { ok: true, result: encodeInOrder(result, { root: "result" }).text, threadId };
   } catch (e) {
     const err = e instanceof Error ? e : new Error(String(e));
     return { ok: false, error: { name: err.name, message: err.message, stack: err.stack } };

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { Piscina } from "piscina";
 import { UsageError } from "../errors.js";
-import { decodeValue, encodeValue } from "../values/codec.js";
+import { decodeValue, encodeInOrder } from "../values/codec.js";
 import type { Executor, ExecutorCall, ThreadsExecutorConfig } from "./executor.js";
 import type { ThreadJob, ThreadReply } from "./thread-protocol.js";
 
@@ -78,7 +78,7 @@ export class ThreadsExecutor implements Executor {
     const reply = await this.#pool.run({
       moduleUrl: def.moduleUrl,
       fullName: def.fullName,
-      args: call.encodedArgs ?? encodeValue(call.args, { root: "args" }),
+      args: call.encodedArgs ?? encodeInOrder(call.args, { root: "args" }).text,
     });
     if (!reply.ok) throw reviveError(reply.error);
     this.lastThreadId = reply.threadId;

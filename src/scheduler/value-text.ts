@@ -1,11 +1,12 @@
 /**
  * Encoding and hashing a value for recording, in one pass where that gives the same result as
- * `hashValue` (primitives and plain arrays/objects of them), in two passes otherwise.
+ * `hashValue` (primitives and plain arrays/objects of them, keys already in sorted order), in
+ * two passes otherwise.
  */
-import { encodeValue, hashValue } from "../values/codec.js";
+import { encodeInOrder, encodeValue, hashValue } from "../values/codec.js";
 import { sha256Hex } from "../values/hash.js";
 
-/** A value's canonical text and its value hash. */
+/** A value's stored text and its hash. */
 export interface ValueText {
   readonly text: string;
   readonly hash: string;
@@ -44,22 +45,23 @@ function isSimple(v: unknown, depth: number): boolean {
 }
 
 /**
- * The canonical text and hash of a value.
+ * The stored text (insertion order) and the value hash (`hashValue`, canonical) of a value.
  *
  * @example
  * valueText([1, "a"]); // { text: '[1,"a"]', hash: sha256('[1,"a"]') }
+ * valueText({ b: 1, a: 2 }); // { text: '{"b":1,"a":2}', hash: hashValue({ a: 2, b: 1 }) }
  */
 export function valueText(v: unknown, root: string): ValueText {
   return encodeAndHash(v, root, false);
 }
 
 /**
- * The canonical text of a value and the sha256 of that text: the key under which a result is
- * stored (one pass; unlike `hashValue`, an error's stack is part of it, which is right for
- * storage but not for cache keys).
+ * The stored text of a value (insertion order) and the sha256 of its canonical text: the key
+ * under which a result is stored (one pass when the two texts are equal; unlike `hashValue`,
+ * an error's stack is part of it, which is right for storage but not for cache keys).
  *
  * @example
- * storedText(bigResult); // { text, hash: sha256(text) }
+ * storedText(bigResult); // { text, hash: sha256(encodeValue(bigResult)) }
  */
 export function storedText(v: unknown, root: string): ValueText {
   return encodeAndHash(v, root, true);
@@ -89,6 +91,10 @@ function encodeAndHash(v: unknown, root: string, fromText: boolean): ValueText {
     const text = String(v);
     return { text, hash: shortHash(text) };
   }
-  const text = encodeValue(v, { root });
-  return { text, hash: fromText || isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
+  // Stored in insertion order (a cached result decodes with the key order it had); hashed over
+  // the canonical text, so key order never changes a hash. A second pass only when the text is
+  // not canonical (some object's keys were not in sorted order).
+  const { text, canonical } = encodeInOrder(v, { root });
+  if (fromText) return { text, hash: sha256Hex(canonical ? text : encodeValue(v, { root })) };
+  return { text, hash: canonical && isSimple(v, 0) ? sha256Hex(text) : hashValue(v, { root }) };
 }

@@ -18,7 +18,7 @@
  */
 import { SerializationError } from "../errors.js";
 import { decodeTree } from "./decode.js";
-import { encodeTree } from "./encode.js";
+import { encodeTree, encodeTreeInOrder } from "./encode.js";
 import { sha256Hex } from "./hash.js";
 import type { JsonValue } from "./registry.js";
 
@@ -63,6 +63,28 @@ function tree(value: unknown, forHash: boolean, options: EncodeOptions | undefin
  */
 export function encodeValue(value: unknown, options?: EncodeOptions): string {
   return JSON.stringify(tree(value, false, options));
+}
+
+/**
+ * The text under which a value is stored: {@link encodeValue}'s format with object keys, Map
+ * entries and Set items in insertion order, so the value decodes with the order it had
+ * (internal; hashes stay those of the canonical text). `canonical` is true when the text equals
+ * `encodeValue(value)` (nothing was out of canonical order).
+ *
+ * @example
+ * encodeInOrder({ b: 1, a: 2 }); // { text: '{"b":1,"a":2}', canonical: false }
+ */
+export function encodeInOrder(value: unknown, options?: EncodeOptions): { text: string; canonical: boolean } {
+  const root = options?.root ?? "value";
+  try {
+    const { tree: t, canonical } = encodeTreeInOrder(value, root);
+    return { text: JSON.stringify(t), canonical };
+  } catch (error) {
+    if (error instanceof RangeError && /call stack/i.test(error.message)) {
+      throw new SerializationError(`cannot store ${root}: it is nested too deeply`, { cause: error });
+    }
+    throw error;
+  }
 }
 
 /**

@@ -5,7 +5,9 @@
  * - `null`, booleans, strings and finite numbers other than `-0` are themselves.
  * - Arrays are JSON arrays (holes are stored as `undefined`).
  * - Plain objects are JSON objects with their own enumerable string keys; an object that has a
- *   key `"$"` is wrapped as `{"$":"obj","v":{...}}`. Keys are sorted, so key order never matters.
+ *   key `"$"` is wrapped as `{"$":"obj","v":{...}}`. Keys are sorted, so key order never matters
+ *   (`encodeTreeInOrder` keeps insertion order instead, for stored values; the decoder reads
+ *   either: it never depends on the order).
  * - Everything else is an object whose `"$"` names the type:
  *   `undef`, `num` (`NaN`, `Infinity`, `-Infinity`, `-0`), `big`, `date`, `re`, `map`, `set`
  *   (entries sorted by their encoding), `bin` (typed arrays, `Buffer`, `DataView`,
@@ -86,7 +88,21 @@ function bytesOf(view: ArrayBufferView | ArrayBuffer): Buffer {
  * JSON.stringify(encodeTree({ b: 1, a: [2n] }, false, "value")); // '{"a":[{"$":"big","v":"2"}],"b":1}'
  */
 export function encodeTree(value: unknown, forHash: boolean, root: string): JsonValue {
-  return new Encoder(forHash, root).node(value);
+  return new Encoder(forHash, root, false).node(value);
+}
+
+/**
+ * The storage tree of a value with plain-object keys, Map entries and Set items in their
+ * insertion order (what a stored value decodes back to), and whether that tree is the canonical
+ * one (`encodeTree(value, false, root)`), i.e. nothing was out of canonical order.
+ *
+ * @example
+ * encodeTreeInOrder({ b: 1, a: 2 }, "value"); // { tree: { b: 1, a: 2 }, canonical: false }
+ */
+export function encodeTreeInOrder(value: unknown, root: string): { tree: JsonValue; canonical: boolean } {
+  const encoder = new Encoder(false, root, true);
+  const tree = encoder.node(value);
+  return { tree, canonical: !encoder.reordered };
 }
 
 class Encoder {
@@ -95,10 +111,15 @@ class Encoder {
   readonly #path: Segment[] = [];
   /** The objects being encoded (the current path), each with its depth in `#path`. */
   readonly #ancestors = new Map<object, number>();
+  /** Keep insertion order (see `encodeTreeInOrder`) instead of sorting. */
+  readonly #keepOrder: boolean;
+  /** With `#keepOrder`: something was written out of canonical order. */
+  reordered = false;
 
-  constructor(forHash: boolean, root: string) {
+  constructor(forHash: boolean, root: string, keepOrder: boolean) {
     this.#forHash = forHash;
     this.#root = root;
+    this.#keepOrder = keepOrder;
   }
 
   node(value: unknown): JsonValue {
@@ -208,7 +229,17 @@ class Encoder {
 
   #plain(value: Record<string, unknown>): JsonValue {
     const keys = Object.keys(value);
-    if (keys.length > 1) keys.sort(compareStrings);
+    if (keys.length > 1) {
+      if (!this.#keepOrder) keys.sort(compareStrings);
+      else if (!this.reordered) {
+        for (let i = 1; i < keys.length; i++) {
+          if (keys[i - 1]! > keys[i]!) {
+            this.reordered = true;
+            break;
+          }
+        }
+      }
+    }
     const out: Record<string, JsonValue> = {};
     for (const key of keys) setKey(out, key, this.#child(key, value[key]));
     const symbols = Object.getOwnPropertySymbols(value);
@@ -229,7 +260,9 @@ class Encoder {
       entries.push({ sort: typeof key === "string" ? `"${key}` : JSON.stringify(key), key, value: this.#child({ label }, v) });
       i++;
     }
-    entries.sort((a, b) => compareStrings(a.sort, b.sort) || compareStrings(JSON.stringify(a.value), JSON.stringify(b.value)));
+    const order = (a: (typeof entries)[number], b: (typeof entries)[number]): number =>
+      compareStrings(a.sort, b.sort) || compareStrings(JSON.stringify(a.value), JSON.stringify(b.value));
+    this.#order(entries, order);
     return { $: "map", v: entries.map((e) => [e.key, e.value]) };
   }
 
@@ -241,8 +274,21 @@ class Encoder {
       items.push({ sort: typeof item === "string" ? `"${item}` : JSON.stringify(item), item });
       i++;
     }
-    items.sort((a, b) => compareStrings(a.sort, b.sort));
+    this.#order(items, (a, b) => compareStrings(a.sort, b.sort));
     return { $: "set", v: items.map((e) => e.item) };
+  }
+
+  /** Sorts entries into canonical order, or (keeping order) notes when they are not in it. */
+  #order<T>(entries: T[], compare: (a: T, b: T) => number): void {
+    if (!this.#keepOrder) entries.sort(compare);
+    else if (!this.reordered) {
+      for (let i = 1; i < entries.length; i++) {
+        if (compare(entries[i - 1]!, entries[i]!) > 0) {
+          this.reordered = true;
+          return;
+        }
+      }
+    }
   }
 
   #error(error: Error): JsonValue {

@@ -20,6 +20,13 @@ describe("threads executor", () => {
     expect(events.map((e) => e.type)).toEqual(["pending", "cached"]);
   });
 
+  it("keeps the key order of a result that comes back from a thread, fresh and cached", async () => {
+    const { scheduler, db } = makeScheduler({ executors: { threads: { type: "threads", size: 1 } } });
+    expect(Object.keys(await scheduler.run(whereAmI(7)))).toEqual(["threadId", "acc"]);
+    const again = makeScheduler({ executors: { threads: { type: "threads", size: 1 } } }, db).scheduler;
+    expect(Object.keys(await again.run(whereAmI(7)))).toEqual(["threadId", "acc"]);
+  });
+
   it("brings errors back with name, message and stack", async () => {
     const { scheduler } = makeScheduler({ executors: { threads: { type: "threads", size: 1 } } });
     const err = (await scheduler.run(explode("too far")).catch((e: unknown) => e)) as TaskError;
