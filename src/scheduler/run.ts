@@ -365,9 +365,9 @@ export class Run {
         const callId = newId();
         if (frame.callId === null && this.rootCallId === null) this.rootCallId = callId;
         const c: CallState = { callId, rt, args, argTexts, argHashes, argsHash, upstream, parent: frame, startedAt: Date.now(), staleFiles: undefined };
+        this.#unsettled++; // settled by #begin's continuation (see #settleWith)
         outcome = this.#begin(c);
         byArgs.set(argsHash, outcome);
-        this.#track(outcome);
       }
       return outcome;
     } catch (e) {
@@ -375,9 +375,10 @@ export class Run {
     }
   }
 
-  #track(p: Promise<unknown>): void {
-    this.#unsettled++;
-    p.then(this.#settled, this.#settled);
+  /** Counts the call settled when `r` is (at once when it is already a value). */
+  #settleWith(r: Outcome | Promise<Outcome>): void {
+    if (r instanceof Promise) r.then(this.#settled, this.#settled);
+    else this.#settled();
   }
 
   /**
@@ -408,14 +409,24 @@ export class Run {
       (entries) => {
         for (let i = 0; i < batch.length; i++) {
           const b = batch[i]!;
+          let r: Outcome | Promise<Outcome>;
           try {
-            b.resolve(this.#afterLookup(b.c, entries[i]));
+            r = this.#afterLookup(b.c, entries[i]);
           } catch (e) {
             b.reject(e);
+            this.#settled();
+            continue;
           }
+          b.resolve(r);
+          this.#settleWith(r);
         }
       },
-      (e: unknown) => batch.forEach((b) => b.reject(e)),
+      (e: unknown) => {
+        for (const b of batch) {
+          b.reject(e);
+          this.#settled();
+        }
+      },
     );
   }
 
@@ -452,11 +463,14 @@ export class Run {
   #begin(c: CallState): Promise<Outcome> {
     this.#emit("pending", c.callId, c.rt.fullName);
     if (this.#ctx.useCache && c.rt.options.cache) return this.#lookup(c);
+    let p: Promise<Outcome>;
     try {
-      return Promise.resolve(this.#afterLookup(c, undefined));
+      p = Promise.resolve(this.#afterLookup(c, undefined));
     } catch (e) {
-      return Promise.reject(e);
+      p = Promise.reject(e);
     }
+    this.#settleWith(p);
+    return p;
   }
 
   /** Reuses the cache entry if it is still valid, else runs the body. */

@@ -72,6 +72,9 @@ const shortHashes = new Map<string, string>();
 const SHORT = 32;
 const SHORT_ENTRIES = 50_000;
 
+/** Text and hash of numbers (arguments and results that recur), bounded; shared, read-only. */
+const numberTexts = new Map<number, ValueText>();
+
 function shortHash(text: string): string {
   let h = shortHashes.get(text);
   if (h === undefined) {
@@ -88,8 +91,14 @@ function encodeAndHash(v: unknown, root: string, fromText: boolean): ValueText {
     return { text, hash: text.length <= SHORT ? shortHash(text) : sha256Hex(text) };
   }
   if (typeof v === "number" && Number.isFinite(v) && !Object.is(v, -0)) {
-    const text = String(v);
-    return { text, hash: shortHash(text) };
+    let t = numberTexts.get(v);
+    if (t === undefined) {
+      const text = String(v);
+      t = { text, hash: shortHash(text) };
+      if (numberTexts.size >= SHORT_ENTRIES) numberTexts.clear();
+      numberTexts.set(v, t);
+    }
+    return t;
   }
   // Stored in insertion order (a cached result decodes with the key order it had); hashed over
   // the canonical text, so key order never changes a hash. A second pass only when the text is
