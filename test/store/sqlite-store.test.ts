@@ -6,6 +6,8 @@ import { promisify } from "node:util";
 import Database from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { StoreError } from "../../src/errors.js";
+import { SqliteStore } from "../../src/store/sqlite/sqlite-store.js";
+import { emptyBatch, type ArgumentRow, type CallRow } from "../../src/store/store.js";
 import { Scheduler } from "../../src/scheduler/scheduler.js";
 import { task } from "../../src/tasks/task.js";
 import { File } from "../../src/values/file.js";
@@ -107,6 +109,34 @@ describe("provenance store (SQLite)", () => {
     expect(await s.run(inc(1))).toBe(2);
     expect(await s.db.listExecutions()).toHaveLength(1);
     await s.close();
+  });
+
+  it("keys argument rows by the seq of their call, also when a batch repeats a recorded call", async () => {
+    const store = new SqliteStore({ path: ":memory:" });
+    const call = (id: string): CallRow => ({
+      id, executionId: "e", parentId: null, taskName: "t", taskHash: "th", argsHash: `a-${id}`, callHash: null, resultHash: null,
+      finalHash: null, status: "done", startedAt: 1, endedAt: 2, error: null, attempts: 1,
+    });
+    const arg = (callId: string, position: number): ArgumentRow => ({ callId, position, valueHash: `v-${callId}-${position}`, upstreamCallId: null });
+    const first = emptyBatch();
+    first.calls.push(call("c1"), call("c2"));
+    first.arguments.push(arg("c1", 0), arg("c2", 0), arg("c2", 1));
+    await store.write(first);
+    const second = emptyBatch();
+    second.calls.push(call("c3"), call("c1"), call("c4")); // c1 exists: that chunk's seqs are read back
+    second.arguments.push(arg("c3", 0), arg("c4", 0), arg("c1", 1));
+    await store.write(second);
+    const third = emptyBatch();
+    third.calls.push(call("c5"));
+    third.arguments.push(arg("c5", 0), arg("c2", 2));
+    await store.write(third);
+    const args = async (id: string) => (await store.getCall(id))!.args.map((a) => a.valueHash);
+    expect(await args("c1")).toEqual(["v-c1-0", "v-c1-1"]);
+    expect(await args("c2")).toEqual(["v-c2-0", "v-c2-1", "v-c2-2"]);
+    expect(await args("c3")).toEqual(["v-c3-0"]);
+    expect(await args("c4")).toEqual(["v-c4-0"]);
+    expect(await args("c5")).toEqual(["v-c5-0"]);
+    await store.close();
   });
 
   it("counts SQL statements", async () => {

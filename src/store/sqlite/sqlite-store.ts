@@ -59,7 +59,7 @@ const TABLES = {
     sql: insertSql(
       "calls",
       ["id", "execution_id", "parent_id", "task_name", "task_hash", "args_hash", "call_hash", "result_hash", "final_hash", "status", "started_at", "ended_at", "error", "attempts"],
-      "ON CONFLICT DO NOTHING RETURNING seq, id",
+      "ON CONFLICT DO NOTHING",
     ),
   },
   arguments: {
@@ -225,7 +225,12 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Inserts call rows; returns id → seq of the rows inserted. */
+  /**
+   * Inserts call rows; returns id → seq of the rows inserted. `seq` is the rowid: a multi-row
+   * INSERT that inserted every row gave them consecutive seqs ending at the last insert rowid, so
+   * no RETURNING rows need to be built; when some row already existed (ON CONFLICT DO NOTHING),
+   * the seqs of that chunk are read back by `#seqOf` (one SELECT per call id) when needed.
+   */
   #insertCalls(calls: readonly CallRow[]): Map<string, number> {
     const seqs = new Map<string, number>();
     for (let i = 0; i < calls.length; i += CHUNK) {
@@ -238,8 +243,12 @@ export class SqliteStore implements Store {
           c.status, c.startedAt, c.endedAt, c.error, c.attempts,
         );
       }
-      for (const r of this.#insert("calls", chunk).raw(true).all(params) as [number, string][]) seqs.set(r[1], r[0]);
+      const info = this.#insert("calls", chunk).run(params);
       this.stats.statements++;
+      if (info.changes === chunk) {
+        let seq = Number(info.lastInsertRowid) - chunk + 1;
+        for (let j = i; j < i + chunk; j++) seqs.set(calls[j]!.id, seq++);
+      }
     }
     return seqs;
   }
