@@ -7,6 +7,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
+import { beforeAll, afterAll, afterEach } from "vitest";
+import { Redis } from "ioredis";
+import type { Client } from "./api.js";
+import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const repoRoot = resolve(here, "../..");
@@ -149,4 +153,47 @@ export async function killAllChildren(): Promise<void> {
 /** Test-side bookkeeping keys shared with the fixtures (outside the durun prefix). */
 export function testKey(prefix: string, name: string): string {
   return `fixture:${prefix}:${name}`;
+}
+
+/** What {@link useRedisSuite} gives a test file: its private server, a raw connection, and clients closed after each test. */
+export interface RedisSuite {
+  readonly server: RedisServerHandle;
+  readonly redis: Redis;
+  /** Clients created by a test; each is closed after that test. */
+  readonly clients: Client[];
+}
+
+/**
+ * Registers the hooks every multi-process test file needs: a private redis-server for the file,
+ * children killed and clients closed after each test, everything stopped after the file.
+ */
+export function useRedisSuite(): RedisSuite {
+  let server: RedisServerHandle | undefined;
+  let redis: Redis | undefined;
+  const clients: Client[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterEach(async () => {
+    await killAllChildren();
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await server?.stop();
+  });
+  const started = <T>(v: T | undefined): T => {
+    if (v === undefined) throw new Error("the redis suite is used before its beforeAll hook ran");
+    return v;
+  };
+  return {
+    get server() {
+      return started(server);
+    },
+    get redis() {
+      return started(redis);
+    },
+    clients,
+  };
 }

@@ -3,43 +3,27 @@
  * time even when emitted while no worker runs, and a retry scheduled with backoff is executed by
  * another worker after the one that ran the failed attempt was killed.
  */
-import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
+import { describe, it, expect } from "vitest";
 import { Redis } from "ioredis";
-import { createClient, type Client } from "./api.js";
-import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
+import { createClient } from "./api.js";
 import { waitFor } from "../helpers/deadline.js";
-import { killAllChildren, startWorkerProcess, testKey, uniquePrefix } from "./helpers.js";
+import { startWorkerProcess, testKey, uniquePrefix, useRedisSuite } from "./helpers.js";
 
-let server: RedisServerHandle;
-let redis: Redis;
-const clients: Client[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  await killAllChildren();
-  await Promise.all(clients.splice(0).map((c) => c.close()));
-});
-afterAll(async () => {
-  redis.disconnect();
-  await server.stop();
-});
+const env = useRedisSuite();
 
 describe("delayed runs and retries across processes", () => {
   it("a delayed run emitted while no worker runs starts at its time, on a worker started later", async () => {
     const prefix = uniquePrefix("delayed");
     // a worker publishes the workflow's metadata, then goes away
-    const first = await startWorkerProcess({ url: server.url, prefix, workflows: ["delayed"] });
+    const first = await startWorkerProcess({ url: env.server.url, prefix, workflows: ["delayed"] });
     await first.signal("SIGTERM");
-    const client = createClient({ url: server.url, prefix });
-    clients.push(client);
+    const client = createClient({ url: env.server.url, prefix });
+    env.clients.push(client);
     const runAt = new Date(Date.now() + 2500);
     const h = await client.emitWorkflow("delayed", {}, { runAt });
     expect((await client.getRun(h.id))?.status).toBe("scheduled");
 
-    const second = await startWorkerProcess({ url: server.url, prefix, workflows: ["delayed"], reaperIntervalMs: 100 });
+    const second = await startWorkerProcess({ url: env.server.url, prefix, workflows: ["delayed"], reaperIntervalMs: 100 });
     const out = (await h.result({ timeoutMs: 10_000 })) as { startedAt: number; by: number };
     expect(out.by).toBe(second.pid);
     expect(out.startedAt).toBeGreaterThanOrEqual(runAt.getTime());
@@ -49,10 +33,10 @@ describe("delayed runs and retries across processes", () => {
   it("a retry scheduled with backoff runs on another worker after the first one was killed", async () => {
     const prefix = uniquePrefix("flaky");
     const k = (n: string) => testKey(prefix, n);
-    const opts = { url: server.url, prefix, workflows: ["flaky"], reaperIntervalMs: 100 };
+    const opts = { url: env.server.url, prefix, workflows: ["flaky"], reaperIntervalMs: 100 };
     const first = await startWorkerProcess(opts);
-    const client = createClient({ url: server.url, prefix });
-    clients.push(client);
+    const client = createClient({ url: env.server.url, prefix });
+    env.clients.push(client);
     const h = await client.emitWorkflow("flaky", {});
     await waitFor("the first attempt to fail and the retry to be scheduled", async () => {
       const r = await client.getRun(h.id);
@@ -62,7 +46,7 @@ describe("delayed runs and retries across processes", () => {
     const second = await startWorkerProcess(opts);
     const out = await h.result({ timeoutMs: 10_000 });
     expect(out).toEqual({ once: 1, attempt: 2, by: second.pid });
-    expect(await redis.lrange(k("flaky-attempts"), 0, -1)).toEqual([`1:${first.pid}`, `2:${second.pid}`]);
+    expect(await env.redis.lrange(k("flaky-attempts"), 0, -1)).toEqual([`1:${first.pid}`, `2:${second.pid}`]);
     const steps = await client.getRunSteps(h.id);
     expect(steps.map((s) => [s.name, s.status])).toEqual([
       ["once", "succeeded"],
