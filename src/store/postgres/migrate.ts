@@ -7,7 +7,7 @@
  * session-level advisory lock ({@link MIGRATION_LOCK}), and the ledger is read again after the
  * lock is taken. An up-to-date database costs one statement and takes no lock.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { loadMigrations, type Migration } from "../rows.js";
 import type pg from "pg";
 
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
@@ -15,26 +15,11 @@ const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
 /** The advisory lock key held while migrating (an arbitrary constant: "durun" in ASCII). */
 export const MIGRATION_LOCK = 0x647572756e;
 
-/** One migration file: `NNNN-name.sql`. */
-interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
-
 let loaded: Migration[] | undefined;
 
 function migrations(): Migration[] {
-  if (loaded) return loaded;
-  const out: Migration[] = [];
-  for (const file of readdirSync(MIGRATIONS_DIR)) {
-    const m = /^(\d+)-(.+)\.sql$/.exec(file);
-    if (!m) continue;
-    out.push({ version: Number(m[1]), name: m[2]!, sql: readFileSync(new URL(file, MIGRATIONS_DIR), "utf8") });
-  }
-  out.sort((a, b) => a.version - b.version);
-  loaded = out;
-  return out;
+  loaded ??= loadMigrations(MIGRATIONS_DIR);
+  return loaded;
 }
 
 /** The highest migration version this code knows. */

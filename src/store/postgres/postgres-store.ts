@@ -17,6 +17,7 @@
 import pg from "pg";
 import { StoreError } from "../../errors.js";
 import { decodeValue } from "../../values/codec.js";
+import { newValueAndTaskRows, safeDecode, toCall, toExecution, toTask, type Row } from "../rows.js";
 import { migrate } from "./migrate.js";
 import { parseTarget, pgStoreError, type PgTarget } from "./pg-errors.js";
 import type {
@@ -40,7 +41,6 @@ const WRITE_ATTEMPTS = 4;
 /** deadlock_detected, serialization_failure. */
 const RETRY_SQLSTATES = new Set(["40P01", "40001"]);
 
-type Row = Record<string, unknown>;
 
 /** One table's part of the write statement: an INSERT from unnest() of typed column arrays. */
 interface TableInsert {
@@ -219,18 +219,7 @@ export class PostgresStore implements Store {
 
   async write(batch: WriteBatch): Promise<void> {
     await this.#open();
-    const values: unknown[][] = [];
-    for (const v of batch.values) {
-      if (this.#knownValues.has(v.hash)) continue;
-      this.#knownValues.add(v.hash);
-      values.push([v.hash, v.text]);
-    }
-    const tasks: unknown[][] = [];
-    for (const t of batch.tasks) {
-      if (this.#knownTasks.has(t.hash)) continue;
-      this.#knownTasks.add(t.hash);
-      tasks.push([t.hash, t.name, t.namespace, t.fullName, t.source]);
-    }
+    const { values, tasks } = newValueAndTaskRows(batch, this.#knownValues, this.#knownTasks);
     values.sort(byFirst);
     tasks.sort(byFirst);
     const statement = writeStatement([
@@ -415,60 +404,7 @@ function escapeLike(s: string): string {
   return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function safeDecode(text: string | null): unknown {
-  if (text === null) return undefined;
-  try {
-    return decodeValue(text);
-  } catch {
-    return undefined;
-  }
-}
 
-/** bigint columns arrive as strings. */
-function time(v: unknown): Date | null {
-  return v === null || v === undefined ? null : new Date(Number(v));
-}
 
-function toTask(r: Row): TaskRecord {
-  return {
-    hash: r.hash as string,
-    name: r.name as string,
-    namespace: (r.namespace as string | null) ?? null,
-    fullName: r.full_name as string,
-    source: r.source as string,
-  };
-}
 
-function toExecution(r: Row): ExecutionRecord {
-  return {
-    id: r.id as string,
-    taskName: r.task_name as string,
-    args: r.args as string,
-    description: (r.description as string | null) ?? null,
-    status: r.status as ExecutionRecord["status"],
-    startedAt: time(r.started_at) ?? new Date(0),
-    endedAt: time(r.ended_at),
-    error: (r.error as string | null) ?? null,
-    rootCallId: (r.root_call_id as string | null) ?? null,
-    callCount: Number(r.call_count),
-  };
-}
 
-function toCall(r: Row): CallRecord {
-  return {
-    id: r.id as string,
-    executionId: r.execution_id as string,
-    parentId: (r.parent_id as string | null) ?? null,
-    taskName: r.task_name as string,
-    taskHash: r.task_hash as string,
-    argsHash: r.args_hash as string,
-    callHash: (r.call_hash as string | null) ?? null,
-    status: r.status as CallRecord["status"],
-    startedAt: time(r.started_at) ?? new Date(0),
-    endedAt: time(r.ended_at),
-    resultHash: (r.result_hash as string | null) ?? null,
-    finalHash: (r.final_hash as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    attempts: Number(r.attempts),
-  };
-}

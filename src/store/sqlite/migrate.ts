@@ -3,31 +3,16 @@
  * scripts/copy-assets.mjs) in order, each in its own transaction, recording each in the
  * `durun_migrations` ledger.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { loadMigrations, type Migration } from "../rows.js";
 import type Database from "better-sqlite3";
 
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
 
-/** One migration file: `NNNN-name.sql`. */
-interface Migration {
-  readonly version: number;
-  readonly name: string;
-  readonly sql: string;
-}
-
 let loaded: Migration[] | undefined;
 
 function migrations(): Migration[] {
-  if (loaded) return loaded;
-  const out: Migration[] = [];
-  for (const file of readdirSync(MIGRATIONS_DIR)) {
-    const m = /^(\d+)-(.+)\.sql$/.exec(file);
-    if (!m) continue;
-    out.push({ version: Number(m[1]), name: m[2]!, sql: readFileSync(new URL(file, MIGRATIONS_DIR), "utf8") });
-  }
-  out.sort((a, b) => a.version - b.version);
-  loaded = out;
-  return out;
+  loaded ??= loadMigrations(MIGRATIONS_DIR);
+  return loaded;
 }
 
 /** The highest migration version this code knows. */

@@ -11,6 +11,7 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { StoreError } from "../../errors.js";
 import { decodeValue } from "../../values/codec.js";
+import { newValueAndTaskRows, safeDecode, toCall, toExecution, toTask, type Row } from "../rows.js";
 import { migrate, NotDurunDatabaseError } from "./migrate.js";
 import type {
   CacheEntry,
@@ -30,7 +31,6 @@ const CHUNK = 100;
 /** Keys per cache lookup statement. */
 const LOOKUP_CHUNK = 200;
 
-type Row = Record<string, unknown>;
 
 interface TableSpec {
   readonly sql: (n: number) => string;
@@ -268,18 +268,7 @@ export class SqliteStore implements Store {
 
   async write(batch: WriteBatch): Promise<void> {
     this.#check();
-    const values: unknown[][] = [];
-    for (const v of batch.values) {
-      if (this.#knownValues.has(v.hash)) continue;
-      this.#knownValues.add(v.hash);
-      values.push([v.hash, v.text]);
-    }
-    const tasks: unknown[][] = [];
-    for (const t of batch.tasks) {
-      if (this.#knownTasks.has(t.hash)) continue;
-      this.#knownTasks.add(t.hash);
-      tasks.push([t.hash, t.name, t.namespace, t.fullName, t.source]);
-    }
+    const { values, tasks } = newValueAndTaskRows(batch, this.#knownValues, this.#knownTasks);
     try {
       this.#db.transaction(() => {
         this.#insertRows(
@@ -437,14 +426,7 @@ export class SqliteStore implements Store {
 
   async getTask(hash: string): Promise<TaskRecord | undefined> {
     const r = this.#get<Row>("SELECT * FROM tasks WHERE hash = ?", hash);
-    if (!r) return undefined;
-    return {
-      hash: r.hash as string,
-      name: r.name as string,
-      namespace: (r.namespace as string | null) ?? null,
-      fullName: r.full_name as string,
-      source: r.source as string,
-    };
+    return r && toTask(r);
   }
 
   async close(): Promise<void> {
@@ -454,45 +436,5 @@ export class SqliteStore implements Store {
   }
 }
 
-function safeDecode(text: string | null): unknown {
-  if (text === null) return undefined;
-  try {
-    return decodeValue(text);
-  } catch {
-    return undefined;
-  }
-}
 
-function toExecution(r: Row): ExecutionRecord {
-  return {
-    id: r.id as string,
-    taskName: r.task_name as string,
-    args: r.args as string,
-    description: (r.description as string | null) ?? null,
-    status: r.status as ExecutionRecord["status"],
-    startedAt: new Date(r.started_at as number),
-    endedAt: r.ended_at === null ? null : new Date(r.ended_at as number),
-    error: (r.error as string | null) ?? null,
-    rootCallId: (r.root_call_id as string | null) ?? null,
-    callCount: r.call_count as number,
-  };
-}
 
-function toCall(r: Row): CallRecord {
-  return {
-    id: r.id as string,
-    executionId: r.execution_id as string,
-    parentId: (r.parent_id as string | null) ?? null,
-    taskName: r.task_name as string,
-    taskHash: r.task_hash as string,
-    argsHash: r.args_hash as string,
-    callHash: (r.call_hash as string | null) ?? null,
-    status: r.status as CallRecord["status"],
-    startedAt: new Date(r.started_at as number),
-    endedAt: r.ended_at === null ? null : new Date(r.ended_at as number),
-    resultHash: (r.result_hash as string | null) ?? null,
-    finalHash: (r.final_hash as string | null) ?? null,
-    error: (r.error as string | null) ?? null,
-    attempts: r.attempts as number,
-  };
-}
