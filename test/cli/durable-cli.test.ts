@@ -3,44 +3,19 @@
  * `npm test` builds first) against a private redis-server, in real processes.
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startRedisServer, freePort, type RedisServerHandle } from "../helpers/redis-server.js";
 import { fixturesDir, killAllChildren, repoRoot, spawnNode, type ChildHandle } from "../durable-system/helpers.js";
+import { runCli as runCliIn, type CliResult } from "./helpers.js";
 
 const cli = join(repoRoot, "dist", "cli", "main.js");
 const workflows = join(fixturesDir, "cli-workflows.ts");
 let server: RedisServerHandle;
 
-interface CliResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  ms: number;
-}
-
+/** Runs the built CLI from the repository root; DURUN_REDIS_URL is unset unless `env` sets it. */
 function runCli(args: string[], env: Record<string, string> = {}, timeoutMs = 30_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const t0 = Date.now();
-    const child = spawn(process.execPath, [cli, ...args], {
-      cwd: repoRoot,
-      env: { ...process.env, DURUN_REDIS_URL: "", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill("SIGKILL");
-      reject(new Error(`durun ${args.join(" ")} did not exit within ${timeoutMs} ms\nstdout: ${stdout}\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.once("exit", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: Date.now() - t0 });
-    });
-  });
+  return runCliIn(args, repoRoot, { DURUN_REDIS_URL: "", ...env }, timeoutMs);
 }
 
 async function startCliWorker(extra: string[] = [], env: Record<string, string> = {}): Promise<ChildHandle> {

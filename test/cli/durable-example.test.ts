@@ -3,25 +3,18 @@
  * examples/durable/welcome.ts`, then `durun emit welcome --input ... --wait`.
  */
 import { describe, it, expect, beforeAll, afterAll, afterEach } from "vitest";
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { startRedisServer, type RedisServerHandle } from "../helpers/redis-server.js";
 import { killAllChildren, repoRoot, spawnNode } from "../durable-system/helpers.js";
+import { runCli, type CliResult } from "./helpers.js";
 
 const cli = join(repoRoot, "dist", "cli", "main.js");
 let server: RedisServerHandle;
 
-function durun(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [cli, ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => (child.kill("SIGKILL"), reject(new Error(`durun ${args.join(" ")} hung\n${stdout}\n${stderr}`))), 30_000);
-    child.once("exit", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
+/** Runs the built CLI from the repository root, as the README does. */
+function durun(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCli(args, repoRoot, env);
 }
 
 beforeAll(async () => {

@@ -18,6 +18,8 @@ export interface CliResult {
   code: number | null;
   stdout: string;
   stderr: string;
+  /** How long the process took, start to exit. */
+  ms: number;
 }
 
 /**
@@ -52,6 +54,7 @@ export function makeProject(): Project {
 /** Runs the CLI with a deadline; the environment never carries the caller's DURUN_DB. */
 export function runCli(args: readonly string[], cwd: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 30_000): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
+    const t0 = Date.now();
     const baseEnv = { ...process.env };
     delete baseEnv["DURUN_DB"];
     const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...baseEnv, NO_COLOR: "1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
@@ -69,7 +72,7 @@ export function runCli(args: readonly string[], cwd: string, env: NodeJS.Process
     });
     child.on("close", (code) => {
       clearTimeout(timer);
-      resolvePromise({ code, stdout, stderr });
+      resolvePromise({ code, stdout, stderr, ms: Date.now() - t0 });
     });
   });
 }
