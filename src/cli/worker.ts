@@ -12,6 +12,7 @@ import { pathToFileURL } from "node:url";
 import { startWorker, UsageError, type Worker } from "../index.js";
 import { action, addCommand } from "./common.js";
 import { positiveInt, resolveRedisUrl } from "./redis-url.js";
+import { maskPasswords } from "./run.js";
 
 interface WorkerFlags {
   import?: string[];
@@ -85,7 +86,7 @@ export function registerWorker(program: Command): void {
             },
           }),
     });
-    process.stdout.write(`worker started: app ${app}, concurrency ${concurrency}, queues ${worker.queues.join(",")}, ${redact(url)}\n`);
+    process.stdout.write(`worker started: app ${app}, concurrency ${concurrency}, queues ${worker.queues.join(",")}, ${maskPasswords(url)}\n`);
 
     await new Promise<void>((resolveStop) => {
       let stopping = false;
@@ -135,13 +136,3 @@ export async function importModules(files: readonly string[]): Promise<void> {
   }
 }
 
-/** The URL without its password. */
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
