@@ -19,7 +19,7 @@ import type { ClaimedRun, RedisStore } from "./redis/store.js";
 import type { Resolved } from "../tasks/types.js";
 import { validateInput } from "./schema.js";
 import { STEP_STATUS, isTerminalStatus } from "./status.js";
-import { StepNames, abortReason, parseSteps, runStepBody, type StoredStep } from "./step-core.js";
+import { RunAbort, StepNames, abortReason, parseSteps, runStepBodyHeld, type StoredStep } from "./step-core.js";
 
 /** Thrown inside a handler after the run parked; never seen by users unless they catch everything. @internal */
 export class ParkedSignal extends Error {
@@ -34,7 +34,8 @@ export interface HeldRun {
   id: string;
   token: string;
   workflow: string;
-  abort: AbortController;
+  /** Its AbortController is made only when a signal is read or needed. */
+  abort: RunAbort;
   parked: boolean;
   /** Handed back or lease lost: record nothing more. */
   detached: boolean;
@@ -78,7 +79,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
   let nextIndex = 0;
   for (const s of memo.values()) nextIndex = Math.max(nextIndex, s.i + 1);
   const names = new StepNames(label);
-  const signal = held.abort.signal;
+  const abort = held.abort;
   let input: unknown;
 
   const check = async (code: Promise<number>, what: string): Promise<number> => checkCode(await code, run.id, what);
@@ -88,7 +89,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
   };
   const guard = (name: unknown, kind: string): string => {
     if (held.parked) throw new ParkedSignal();
-    if (signal.aborted) throw abortReason(signal);
+    if (abort.aborted) throw abortReason(abort);
     return names.claim(name, kind);
   };
   const fresh = (name: string): StoredStep => {
@@ -118,9 +119,9 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
     const rec = fresh(name);
     let value: Awaited<T>;
     try {
-      value = await runStepBody(fn, signal, timeoutMs, `step "${name}" of ${label}`);
+      value = await runStepBodyHeld(fn, abort, timeoutMs, `step "${name}" of ${label}`);
     } catch (e) {
-      if (signal.aborted) throw abortReason(signal);
+      if (abort.aborted) throw abortReason(abort);
       return fail(name, rec, e);
     }
     let out: string;
@@ -129,13 +130,23 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
     } catch (e) {
       return fail(name, rec, e);
     }
-    await succeed(name, rec, out);
+    // succeed(), without its async frames
+    const done: StoredStep = { ...rec, status: STEP_STATUS.succeeded, output: out, finishedAt: Date.now() };
+    memo.set(name, done);
+    checkCode(await store.recordStep(run.id, held.token, name, JSON.stringify(done)), run.id, "record step");
     return value;
   };
 
   const step: StepApi = {
-    run: async <T>(rawName: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, options?: { timeoutMs?: number }): Promise<Awaited<T>> =>
-      memoised(guard(rawName, "run"), fn, options?.timeoutMs),
+    run: <T>(rawName: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, options?: { timeoutMs?: number }): Promise<Awaited<T>> => {
+      let name: string;
+      try {
+        name = guard(rawName, "run");
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      return memoised(name, fn, options?.timeoutMs);
+    },
 
     evaluate: async <T>(rawName: string, expression: T) => {
       const name = guard(rawName, "evaluate");
@@ -232,14 +243,16 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       return input;
     },
     run,
-    signal,
+    get signal() {
+      return abort.signal;
+    },
     step,
   };
 
   const outcomeOf = (e: unknown): RunOutcome | undefined => {
     if (held.parked || e instanceof ParkedSignal) return "parked";
     if (held.detached || e instanceof LeaseLostError) return "lost";
-    if (e instanceof RunCanceledError || (e instanceof CanceledError && signal.aborted)) return "canceled";
+    if (e instanceof RunCanceledError || (e instanceof CanceledError && abort.aborted)) return "canceled";
     return undefined;
   };
 
@@ -248,7 +261,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       input = await validateInput(def.options.input, decodePayload(f.input), def.name);
       const value = await def.handler(ctx);
       if (held.parked) return "parked";
-      if (signal.aborted) throw abortReason(signal);
+      if (abort.aborted) throw abortReason(abort);
       const out = encodePayload(value, `the output of ${label}`);
       const completed = store.complete(run.id, held.token, out);
       held.handlerDone?.();

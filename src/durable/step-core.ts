@@ -55,7 +55,7 @@ export class StepNames {
 }
 
 /** The reason a run signal carries, or a CanceledError. */
-export function abortReason(signal: AbortSignal): Error {
+export function abortReason(signal: { readonly reason: unknown }): Error {
   const r: unknown = signal.reason;
   return r instanceof Error ? r : new CanceledError("run canceled");
 }
@@ -115,4 +115,109 @@ export async function runStepBody<T>(
     if (timer) clearTimeout(timer);
     if (onAbort) runSignal.removeEventListener("abort", onAbort);
   }
+}
+
+/**
+ * A run's abort state with its AbortController made only when a signal is read (ctx.signal, a
+ * step body's signal) or a step needs one (timeout): most runs never abort and never read it.
+ * `abort` aborts the signal (when made) and calls the hooks of the steps running.
+ * @internal
+ */
+export class RunAbort {
+  private ac: AbortController | undefined = undefined;
+  private why: unknown = undefined;
+  private done = false;
+  private hooks: Set<() => void> | undefined = undefined;
+
+  get aborted(): boolean {
+    return this.done;
+  }
+
+  get reason(): unknown {
+    return this.why;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.ac) {
+      this.ac = new AbortController();
+      if (this.done) this.ac.abort(this.why);
+    }
+    return this.ac.signal;
+  }
+
+  abort(reason?: unknown): void {
+    if (this.done) return;
+    this.done = true;
+    this.why = reason ?? new CanceledError("run canceled");
+    this.ac?.abort(this.why);
+    const hooks = this.hooks;
+    this.hooks = undefined;
+    if (hooks) for (const h of hooks) h();
+  }
+
+  onAbort(fn: () => void): void {
+    (this.hooks ??= new Set()).add(fn);
+  }
+
+  offAbort(fn: () => void): void {
+    this.hooks?.delete(fn);
+  }
+}
+
+/** What a step body receives: its signal is the run's, made when first read. */
+class LazyStepContext {
+  constructor(private readonly a: RunAbort) {}
+  get signal(): AbortSignal {
+    return this.a.signal;
+  }
+}
+
+/**
+ * `runStepBody` for a worker's run (a RunAbort instead of a signal): without a timeout no
+ * AbortController and no signal listener is made, and a body that returns a value (not a promise)
+ * settles without a promise chain. The body still starts in a microtask, as with `runStepBody`.
+ */
+export function runStepBodyHeld<T>(
+  fn: (ctx: { signal: AbortSignal }) => T | Promise<T>,
+  run: RunAbort,
+  timeoutMs: number | undefined,
+  label: string,
+): Promise<Awaited<T>> {
+  if (timeoutMs !== undefined) {
+    try {
+      return runStepBody(fn, run.signal, timeoutMs, label);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+  }
+  if (run.aborted) return Promise.reject(abortReason(run));
+  return new Promise<Awaited<T>>((resolve, reject) => {
+    const onAbort = () => reject(abortReason(run));
+    run.onAbort(onAbort);
+    queueMicrotask(() => {
+      let r: T | Promise<T>;
+      try {
+        r = fn(new LazyStepContext(run));
+      } catch (e) {
+        run.offAbort(onAbort);
+        reject(e);
+        return;
+      }
+      if (r !== null && (typeof r === "object" || typeof r === "function")) {
+        Promise.resolve(r).then(
+          (v) => {
+            run.offAbort(onAbort);
+            resolve(v as Awaited<T>);
+          },
+          (e: unknown) => {
+            run.offAbort(onAbort);
+            reject(e);
+          },
+        );
+      } else {
+        run.offAbort(onAbort);
+        resolve(r as Awaited<T>);
+      }
+    });
+  });
 }

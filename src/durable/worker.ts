@@ -21,6 +21,7 @@ import { LazyScheduler, defaultWorkerDb } from "./evaluate.js";
 import { newId } from "./ids.js";
 import type { QueueWaiter, RedisStore } from "./redis/store.js";
 import { executeRun, type HeldRun, type RunOutcome } from "./run-executor.js";
+import { RunAbort } from "./step-core.js";
 import { checkRedisUrl, rejectUnknownKeys } from "./options.js";
 import { connectStore, workflowMetaJson } from "./shared.js";
 
@@ -308,7 +309,7 @@ class DurableWorker implements Worker {
   private startRun(c: Awaited<ReturnType<RedisStore["claim"]>>["runs"][number]): void {
     const workflow = c.fields.workflow ?? "";
     const def = this.defs.get(workflow);
-    const held: HeldRun = { id: c.id, token: c.token, workflow, abort: new AbortController(), parked: false, detached: false };
+    const held: HeldRun = { id: c.id, token: c.token, workflow, abort: new RunAbort(), parked: false, detached: false };
     // the slot is free once the handler is done: the next claim goes out with the completion
     held.handlerDone = () => {
       held.handlerDone = undefined;
