@@ -112,6 +112,15 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
     await record(name, { ...rec, status: STEP_STATUS.succeeded, output, finishedAt: Date.now() });
   };
   const childName = (wf: WorkflowRef<never, unknown>): string => (typeof wf === "string" ? wf : wf.name);
+  /** Emits the child run of step `name` (idempotent per parent run and step unless a key is given); a failure fails the step. */
+  const emitChild = (name: string, rec: StoredStep, workflow: WorkflowRef<never, unknown>, input: unknown, idempotencyKey: string | undefined) =>
+    emitRun(store, {
+      workflow: childName(workflow),
+      input,
+      idempotencyKey: idempotencyKey ?? `durun:child:${run.id}:${name}`,
+      idempotencyTtlMs: d.idempotencyTtlMs,
+      parentRunId: run.id,
+    }).catch((e: unknown) => fail(name, rec, e));
 
   const memoised = async <T>(name: string, fn: (c: { signal: AbortSignal }) => T | Promise<T>, timeoutMs: number | undefined): Promise<Awaited<T>> => {
     const old = memo.get(name);
@@ -189,13 +198,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       const old = memo.get(name);
       if (old?.status === STEP_STATUS.succeeded && old.childId) return old.childId;
       const rec = fresh(name);
-      const { id } = await emitRun(store, {
-        workflow: childName(workflow as WorkflowRef<never, unknown>),
-        input: childInput,
-        idempotencyKey: options?.idempotencyKey ?? `durun:child:${run.id}:${name}`,
-        idempotencyTtlMs: d.idempotencyTtlMs,
-        parentRunId: run.id,
-      }).catch((e: unknown) => fail(name, rec, e));
+      const { id } = await emitChild(name, rec, workflow as WorkflowRef<never, unknown>, childInput, options?.idempotencyKey);
       await succeed(name, { ...rec, childId: id }, encodePayload(id, "child run id"));
       return id;
     },
@@ -209,13 +212,7 @@ export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
       if (old?.status === STEP_STATUS.waiting && old.childId) rec = old;
       else {
         rec = fresh(name);
-        const { id } = await emitRun(store, {
-          workflow: childName(workflow as WorkflowRef<never, unknown>),
-          input: childInput,
-          idempotencyKey: options?.idempotencyKey ?? `durun:child:${run.id}:${name}`,
-          idempotencyTtlMs: d.idempotencyTtlMs,
-          parentRunId: run.id,
-        }).catch((e: unknown) => fail(name, rec, e));
+        const { id } = await emitChild(name, rec, workflow as WorkflowRef<never, unknown>, childInput, options?.idempotencyKey);
         rec = { ...rec, childId: id, deadline: options?.timeoutMs !== undefined ? Date.now() + options.timeoutMs : 0 };
       }
       const childId = rec.childId!;
