@@ -19,16 +19,16 @@ import {
 import { decodeValue, encodeValue } from "../values/codec.js";
 
 /**
- * Encodes a value for storage; throws {@link SerializationError} (naming `what`) for values that
- * cannot be stored (functions, symbols, cycles...).
+ * Encodes a value for storage; throws {@link SerializationError} (naming `what`: a function is
+ * called only then) for values that cannot be stored (functions, symbols, cycles...).
  */
-export function encodePayload(value: unknown, what: string): string {
+export function encodePayload(value: unknown, what: string | (() => string)): string {
   try {
     return encodeValue(value);
   } catch (e) {
     const err = ensureError(e);
     const path = e instanceof SerializationError ? e.path : "";
-    throw new SerializationError(`${what} cannot be stored: ${err.message}`, { path, cause: err });
+    throw new SerializationError(`${typeof what === "string" ? what : what()} cannot be stored: ${err.message}`, { path, cause: err });
   }
 }
 

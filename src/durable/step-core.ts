@@ -41,15 +41,23 @@ export function parseSteps(raw: Record<string, string>): Map<string, StoredStep>
 
 /** Tracks the step names used by one execution of a handler. */
 export class StepNames {
-  private readonly used = new Set<string>();
-  constructor(private readonly runLabel: string) {}
+  /** The first name (most runs have one step: no Set for them). */
+  private first: string | undefined = undefined;
+  private used: Set<string> | undefined = undefined;
+  /** `runLabel` is read only for an error message (a function: not built for runs without one). */
+  constructor(private readonly runLabel: string | (() => string)) {}
+
+  private label(): string {
+    return typeof this.runLabel === "string" ? this.runLabel : this.runLabel();
+  }
 
   claim(name: unknown, kind: string): string {
-    if (typeof name !== "string" || name === "") throw new UsageError(`${this.runLabel}: ctx.step.${kind} needs a non-empty step name`);
-    if (this.used.has(name)) {
-      throw new UsageError(`${this.runLabel}: duplicate step name "${name}" (step names must be unique within a run)`);
+    if (typeof name !== "string" || name === "") throw new UsageError(`${this.label()}: ctx.step.${kind} needs a non-empty step name`);
+    if (name === this.first || this.used?.has(name)) {
+      throw new UsageError(`${this.label()}: duplicate step name "${name}" (step names must be unique within a run)`);
     }
-    this.used.add(name);
+    if (this.first === undefined) this.first = name;
+    else (this.used ??= new Set()).add(name);
     return name;
   }
 }
@@ -181,11 +189,11 @@ export function runStepBodyHeld<T>(
   fn: (ctx: { signal: AbortSignal }) => T | Promise<T>,
   run: RunAbort,
   timeoutMs: number | undefined,
-  label: string,
+  label: () => string,
 ): Promise<Awaited<T>> {
   if (timeoutMs !== undefined) {
     try {
-      return runStepBody(fn, run.signal, timeoutMs, label);
+      return runStepBody(fn, run.signal, timeoutMs, label());
     } catch (e) {
       return Promise.reject(e);
     }
