@@ -1,6 +1,7 @@
 // `npm run bench` (after `npm run build`): runs every bench/<name>/index.mjs (or index.ts,
 // through tsx) in turn, each in its own process
-// (DURUN_BENCH_ONLY=durable,lazy picks some).
+// (DURUN_BENCH_ONLY=durable,lazy picks some). Arguments are passed to each benchmark, e.g.
+// `npm run bench -- --rounds 5` (a benchmark ignores the options it does not know).
 // Exits non-zero when any benchmark exits non-zero (a missed target only prints, it is not a
 // failure; a wrong result or a crash is).
 import { spawnSync } from "node:child_process";
@@ -34,7 +35,7 @@ const failed = [];
 for (const e of entries) {
   console.log(`\n=== bench/${e.name} (${relative(root, e.path)}) ===`);
   const t0 = Date.now();
-  const nodeArgs = e.path.endsWith(".ts") ? ["--import", "tsx", e.path] : [e.path];
+  const nodeArgs = [...(e.path.endsWith(".ts") ? ["--import", "tsx", e.path] : [e.path]), ...process.argv.slice(2)];
   const res = spawnSync(process.execPath, nodeArgs, { stdio: "inherit", cwd: root });
   const secs = ((Date.now() - t0) / 1000).toFixed(1);
   if (res.status !== 0) {

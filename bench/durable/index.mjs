@@ -6,7 +6,9 @@
 // (a) N single-step workflow runs through one worker (this process) at concurrency C, versus
 //     BullMQ processing N no-op jobs at concurrency C. Everything is emitted/added first; the
 //     timed part is from starting the worker to the last completion (worker start-up included,
-//     for both).
+//     for both). A completion is what each library reports once its final script has answered:
+//     BullMQ's `completed` event, durun's `onRunEvent` "end" with outcome "succeeded". The
+//     counts are then checked in Redis (untimed).
 // (b) a 10-step workflow: steps per second (same timing).
 // (c) emit-to-start latency on an idle worker: sequential emits, the time from calling
 //     emitWorkflow to the first line of the handler (performance.now(), same process).
@@ -53,18 +55,10 @@ const notes = [];
 const results = {};
 
 // ---- workflows (defined once; every worker of this process runs them) ----------------------
-const counters = { single: 0, ten: 0 };
-let singleDone;
-let tenDone;
-defineWorkflow("bench-single", { maxConcurrency: Infinity, maxAttempts: 1 }, async (ctx) => {
-  const v = await ctx.step.run("noop", () => 1);
-  if (++counters.single === N) singleDone?.();
-  return v;
-});
+defineWorkflow("bench-single", { maxConcurrency: Infinity, maxAttempts: 1 }, async (ctx) => ctx.step.run("noop", () => 1));
 defineWorkflow("bench-ten", { maxConcurrency: Infinity, maxAttempts: 1 }, async (ctx) => {
   let sum = 0;
   for (let i = 0; i < 10; i++) sum += await ctx.step.run(`s${i}`, () => i);
-  if (++counters.ten === TEN_RUNS) tenDone?.();
   return sum;
 });
 let onLatencyStart;
@@ -94,6 +88,29 @@ async function emitMany(client, workflow, count, window = 500) {
     ids.push(...(await Promise.all(batch)));
   }
   return ids;
+}
+
+/**
+ * Starts a worker that resolves `done` when `count` runs have ended "succeeded" on it (the
+ * complete script answered), the way BullMQ's `completed` event counts jobs.
+ */
+async function countingWorker(count, what) {
+  let ended = 0;
+  let resolve;
+  let reject;
+  const done = new Promise((res, rej) => ((resolve = res), (reject = rej)));
+  const worker = await startWorker({
+    app: "bench",
+    url: server.url,
+    concurrency: C,
+    queues: ["default"],
+    onRunEvent: (e) => {
+      if (e.type !== "end") return;
+      if (e.outcome !== "succeeded") reject(new Error(`${what}: run ${e.runId} ended ${e.outcome}${e.error ? `: ${e.error.message}` : ""}`));
+      else if (++ended === count) resolve();
+    },
+  });
+  return { worker, done };
 }
 
 async function waitSucceeded(client, count) {
@@ -126,7 +143,6 @@ async function resetAll() {
 }
 
 async function durunSinglePhase() {
-  counters.single = 0;
   await admin.flushall();
   const client = createClient({ url: server.url });
   await client.getStats(); // connect
@@ -137,13 +153,12 @@ async function durunSinglePhase() {
   const emitStats = await phaseStats();
 
   await resetAll();
-  const all = new Promise((r) => (singleDone = r));
   const t0 = performance.now();
-  const worker = await startWorker({ app: "bench", url: server.url, concurrency: C, queues: ["default"] });
-  await deadline("durun single-step runs", all);
-  await deadline("durun single-step runs recorded", waitSucceeded(client, N));
+  const { worker, done } = await countingWorker(N, "durun single-step runs");
+  await deadline("durun single-step runs", done);
   const ms = performance.now() - t0;
   const procStats = await phaseStats();
+  await deadline("durun single-step runs recorded", waitSucceeded(client, N));
   await worker.stop();
   await client.close();
   return { n: N, ms, perSec: (N / ms) * 1000, emitMs, emitPerSec: (N / emitMs) * 1000, emit: emitStats, process: procStats };
@@ -210,13 +225,12 @@ try {
     await emitMany(client, "bench-ten", TEN_RUNS);
     const emitStats = await phaseStats();
     await resetAll();
-    const all = new Promise((r) => (tenDone = r));
     const t0 = performance.now();
-    const worker = await startWorker({ app: "bench", url: server.url, concurrency: C, queues: ["default"] });
-    await deadline("durun 10-step runs", all);
-    await deadline("durun 10-step runs recorded", waitSucceeded(client, TEN_RUNS));
+    const { worker, done } = await countingWorker(TEN_RUNS, "durun 10-step runs");
+    await deadline("durun 10-step runs", done);
     const ms = performance.now() - t0;
     const procStats = await phaseStats();
+    await deadline("durun 10-step runs recorded", waitSucceeded(client, TEN_RUNS));
     await worker.stop();
     await client.close();
     results.durunTen = { n: TEN_RUNS, steps: TEN_RUNS * 10, ms, stepsPerSec: ((TEN_RUNS * 10) / ms) * 1000, runsPerSec: (TEN_RUNS / ms) * 1000, emit: emitStats, process: procStats };
