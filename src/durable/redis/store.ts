@@ -29,7 +29,10 @@ export interface QueueWaiter {
 /** An opaque pub/sub subscription. */
 export type Subscription = object;
 
-/** A run claimed by a worker: its lease token, run fields and step records (raw). */
+/**
+ * A run claimed by a worker: its lease token, the run fields a worker reads (workflow, queue,
+ * attempt, maxAttempts, input) and step records (raw).
+ */
 export interface ClaimedRun {
   id: string;
   token: string;
@@ -38,6 +41,8 @@ export interface ClaimedRun {
 }
 
 type Raw = string | number | null | Raw[];
+/** The run fields a claim returns, in its reply's order (see claim-2.lua). */
+const CLAIM_FIELDS = ["workflow", "queue", "attempt", "maxAttempts", "input"] as const;
 /** Entries per batched script call (see RedisStore.batched). */
 const BATCH_MAX = 64;
 interface Batch {
@@ -239,10 +244,15 @@ export class RedisStore {
   /** Claims up to `count` runs of `queue`; `limits` maps the worker's workflows to maxConcurrency (0 = none). */
   async claim(queue: string, token: string, count: number, leaseMs: number, limits: ReadonlyArray<string | number>, now = Date.now()): Promise<{ deferred: number; runs: ClaimedRun[] }> {
     const r = (await this.script("claim")(this.keys.queue(queue), this.keys.leases, this.P, now, leaseMs, token, count, ...limits)) as Raw[];
+    // flat reply: deferred, then per run id, token, workflow, queue, attempt, maxAttempts, input, steps
     const runs: ClaimedRun[] = [];
-    for (let i = 1; i < r.length; i++) {
-      const e = r[i] as Raw[];
-      runs.push({ id: String(e[0]), token: String(e[1]), fields: toRecord(e[2] ?? null), steps: toRecord(e[3] ?? null) });
+    for (let i = 1; i + 7 < r.length; i += 8) {
+      const fields: Record<string, string> = {};
+      for (let j = 0; j < 5; j++) {
+        const v = r[i + 2 + j];
+        if (v !== null && v !== undefined) fields[CLAIM_FIELDS[j]!] = String(v);
+      }
+      runs.push({ id: String(r[i]), token: String(r[i + 1]), fields, steps: toRecord(r[i + 7] ?? null) });
     }
     return { deferred: Number(r[0]), runs };
   }

@@ -15,6 +15,14 @@ local function is_terminal(s)
   return s == 'succeeded' or s == 'failed' or s == 'canceled'
 end
 
+-- Sends `cmd key a1 a2 ...` for a list of arguments (e.g. ZADD pairs, ZREM members), in calls of
+-- at most 1000 arguments (Lua's unpack limit); `args` must hold whole pairs for ZADD.
+local function call_many(cmd, key, args)
+  for i = 1, #args, 1000 do
+    redis.call(cmd, key, unpack(args, i, math.min(i + 999, #args)))
+  end
+end
+
 -- Moves a run between the per-status indexes (sorted by creation time).
 local function move_status(id, old, new, created)
   if old and old ~= '' then redis.call('ZREM', k_status(old), id) end
@@ -23,10 +31,9 @@ end
 
 -- A run of `wf` stopped running: drop its lease and, when its workflow has a maxConcurrency
 -- (`limited` == '1', set at claim), free its slot and let one run of `wf` that was set aside
--- because of the limit back onto its queue (next to be popped).
-local function release_slot(id, wf, limited)
-  redis.call('ZREM', K_LEASES, id)
-  if limited ~= '1' then return end
+-- because of the limit back onto its queue (next to be popped). free_limited_slot is the second
+-- half alone, for scripts that drop the leases of many runs in one ZREM.
+local function free_limited_slot(id, wf)
   redis.call('SREM', k_active(wf), id)
   -- skip ids that are no longer queued (canceled while set aside)
   for _ = 1, 100 do
@@ -38,6 +45,11 @@ local function release_slot(id, wf, limited)
       return
     end
   end
+end
+
+local function release_slot(id, wf, limited)
+  redis.call('ZREM', K_LEASES, id)
+  if limited == '1' then free_limited_slot(id, wf) end
 end
 
 -- Puts a parked (scheduled) run back on its queue.
