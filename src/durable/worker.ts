@@ -184,6 +184,7 @@ class DurableWorker implements Worker {
   private wakeTimerAt = Infinity;
   private reaping: Promise<void> | undefined;
   private reapAgain = false;
+  private claims = 0;
 
   constructor(
     private readonly store: RedisStore,
@@ -243,7 +244,8 @@ class DurableWorker implements Worker {
   /** Claims up to `n` runs and starts them; resolves to the number claimed, -1 on error, -2 when only foreign runs were seen. */
   private async claimInto(queue: string, n: number): Promise<number> {
     try {
-      const claimed = await this.store.claim(queue, this.id, n, this.o.leaseMs, this.limits);
+      // a token part per claim: a run reaped and claimed again by this worker never gets its old token back
+      const claimed = await this.store.claim(queue, `${this.id}.${++this.claims}`, n, this.o.leaseMs, this.limits);
       this.releaseSlots(n - claimed.runs.length);
       for (const c of claimed.runs) this.startRun(c);
       return claimed.runs.length > 0 ? claimed.runs.length : claimed.deferred > 0 ? -2 : 0;
