@@ -75,11 +75,20 @@ export const MAX_SYNC_DEPTH = 200;
 
 const leafReached = new WeakMap<ResolvedTask, ReadonlyMap<string, ReachedTask>>();
 
+/**
+ * How a call of `rt` appears in the reached set of the calls above it. A call made with
+ * `cache: false` (in its options, which the task hash does not cover) is marked, with a key of
+ * its own, so the final results above it are never reused whole.
+ */
+export function reachedEntry(rt: ResolvedTask): readonly [string, ReachedTask] {
+  return rt.options.cache ? [`${rt.fullName}\0${rt.hash}`, [rt.fullName, rt.hash]] : [`${rt.fullName}\0${rt.hash}\0u`, [rt.fullName, rt.hash, 0]];
+}
+
 /** The reached set of a call that reached no task but its own (shared, so leaf calls keep none). */
 export function onlyItself(rt: ResolvedTask): ReadonlyMap<string, ReachedTask> {
   let m = leafReached.get(rt);
   if (m === undefined) {
-    m = new Map([[`${rt.fullName}\0${rt.hash}`, [rt.fullName, rt.hash] as const]]);
+    m = new Map([reachedEntry(rt)]);
     leafReached.set(rt, m);
   }
   return m;

@@ -16,6 +16,7 @@ import {
   errorText,
   newFrame,
   onlyItself,
+  reachedEntry,
   originalError,
   type CallState,
   type Evaluated,
@@ -441,7 +442,7 @@ export class Run {
     const out = new Map<string, ReachedTask>();
     for (const pair of list) {
       const def = lookupDefinition(pair[0]);
-      if (def === undefined || def.hash !== pair[1] || !def.options.cache) return undefined;
+      if (def === undefined || def.hash !== pair[1] || !def.options.cache || pair[2] === 0) return undefined;
       out.set(`${pair[0]}\0${pair[1]}`, pair);
     }
     return out;
@@ -546,7 +547,7 @@ export class Run {
   #reduce(c: CallState, entry: CacheEntry | undefined, result: unknown, resultText: string | undefined, resultHash: string, attempts: number): Outcome | Promise<Outcome> {
     if (!containsExpression(result)) return this.#finish(c, entry, result, resultText, resultHash, result, resultText, resultHash, undefined, attempts);
     const frame = newFrame(c.callId, c.rt.fullName, c.parent);
-    frame.reached.set(`${c.rt.fullName}\0${c.rt.hash}`, [c.rt.fullName, c.rt.hash]);
+    frame.reached.set(...reachedEntry(c.rt));
     const fail = (e: unknown): never => {
       if (!(e instanceof DryRunError)) {
         this.#emit("failed", c.callId, c.rt.fullName, ensureError(e));

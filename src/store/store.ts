@@ -105,7 +105,12 @@ export interface CallDetail extends CallRecord {
 }
 
 /** A task reached below a call: full name, hash, and the version override (if any). */
-export type ReachedTask = readonly [fullName: string, hash: string];
+/**
+ * A task reached below a call: its full name and hash, and `0` when that call ran with
+ * `cache: false` (set on the call with `t.options()`; such a call runs in every run, so the final
+ * result above it cannot be reused whole).
+ */
+export type ReachedTask = readonly [fullName: string, hash: string, uncached?: 0];
 
 /** A cache entry as read back. */
 export interface CacheEntry {

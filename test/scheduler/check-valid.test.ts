@@ -66,4 +66,32 @@ describe("scheduler: full vs shallow checking", () => {
       expect(cached(events).sort()).toEqual(["leaf", "main"]);
     }
   });
+
+  it("shallow: a call made with t.options({ cache: false }) below runs in every run (the task itself is cached)", async () => {
+    const namespace = ns();
+    const counter = { n: 0 };
+    const tick = task("tick", (x: number) => {
+      counter.n++;
+      return x;
+    }, { namespace });
+    const leaf = task("leaf", (x: number) => x * 2, { namespace });
+    const main = task("main", (x: number) => [leaf(x), tick.options({ cache: false })(x)], { namespace, checkValid: "shallow" });
+    const { scheduler, events } = makeScheduler();
+    expect(await scheduler.run(main(2))).toEqual([4, 2]);
+    expect(counter.n).toBe(1);
+    for (const n of [2, 3]) {
+      events.length = 0;
+      expect(await scheduler.run(main(2))).toEqual([4, 2]);
+      expect(counter.n).toBe(n);
+      expect(ran(events)).toEqual(["tick"]);
+      expect(cached(events).sort()).toEqual(["leaf", "main"]);
+    }
+    // the same task called without the option is cached as usual
+    const plain = task("plain", (x: number) => [tick(x)], { namespace, checkValid: "shallow" });
+    expect(await scheduler.run(plain(5))).toEqual([5]);
+    events.length = 0;
+    expect(await scheduler.run(plain(5))).toEqual([5]);
+    expect(ran(events)).toEqual([]);
+    expect(cached(events)).toEqual(["plain"]);
+  });
 });
