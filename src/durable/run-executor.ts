@@ -63,21 +63,6 @@ function isNonRetriable(e: unknown): boolean {
   return e instanceof NonRetriableError || e instanceof InputValidationError || e instanceof SerializationError || e instanceof UsageError;
 }
 
-/** The context a handler receives: one object per execution, its getters on the prototype. */
-class DurableContext implements WorkflowContext<unknown> {
-  constructor(
-    private readonly ex: RunExecution,
-    readonly run: RunInfo,
-    readonly step: StepApi,
-  ) {}
-  get input(): unknown {
-    return this.ex.input;
-  }
-  get signal(): AbortSignal {
-    return this.ex.held.abort.signal;
-  }
-}
-
 /**
  * One execution of a claimed run: its step memo and the durable operations of its steps. The
  * helpers are methods (not closures made per run) and labels for messages are built only when a
@@ -301,7 +286,17 @@ class RunExecution {
     try {
       const schema = def.options.input;
       this.input = schema ? await validateInput(schema, decodePayload(rawInput), def.name) : decodePayload(rawInput);
-      const value = await def.handler(new DurableContext(this, run, this.steps()));
+      const abort = held.abort;
+      // a plain object, as users may spread or destructure it; the signal is made when first read
+      const ctx: WorkflowContext<unknown> = {
+        input: this.input,
+        run,
+        get signal() {
+          return abort.signal;
+        },
+        step: this.steps(),
+      };
+      const value = await def.handler(ctx);
       if (held.parked) return "parked";
       if (held.abort.aborted) throw abortReason(held.abort);
       const out = encodePayload(value, () => `the output of ${this.label}`);

@@ -22,6 +22,16 @@ const rich = defineWorkflow("basic-rich-values", { maxConcurrency: Infinity }, a
   return { isDate: ctx.input.when instanceof Date, tags: [...ctx.input.tags], big: ctx.input.big + 1n, m, nothing };
 });
 
+let seen: { keys: string[]; spread: Record<string, unknown>; fromDestructured: unknown } | undefined;
+const shape = defineWorkflow("basic-ctx-shape", {}, async (ctx: WorkflowContext<{ n: number }>) => {
+  const spread = { ...ctx } as Record<string, unknown>;
+  // step methods work detached from ctx.step
+  const { run } = ctx.step;
+  const fromDestructured = await run("one", () => ctx.input.n + 1);
+  seen = { keys: Object.keys(ctx), spread, fromDestructured };
+  return fromDestructured;
+});
+
 describe("durable: happy path", () => {
   const env = useDurableEnv();
 
@@ -58,5 +68,18 @@ describe("durable: happy path", () => {
     expect((await client.getRun(h.id))?.input).toEqual({ when, tags: new Set(["a", "b"]), big: 41n });
     const steps = await client.getRunSteps(h.id);
     expect(steps[0]?.output).toEqual(new Map([["at", when]]));
+  });
+
+  it("ctx is a plain object: spreading it keeps input, run, signal and step; step methods may be destructured", async () => {
+    await env.worker();
+    const client = env.client();
+    const h = await client.emitWorkflow(shape, { n: 41 });
+    expect(await h.result({ timeoutMs: 10_000 })).toBe(42);
+    expect(seen?.keys).toEqual(["input", "run", "signal", "step"]);
+    expect(seen?.spread.input).toEqual({ n: 41 });
+    expect((seen?.spread.run as { id?: string }).id).toBe(h.id);
+    expect(seen?.spread.signal).toBeInstanceOf(AbortSignal);
+    expect(typeof (seen?.spread.step as { run?: unknown }).run).toBe("function");
+    expect(seen?.fromDestructured).toBe(42);
   });
 });
