@@ -151,13 +151,21 @@ class RunExecution {
     if (old?.status === STEP_STATUS.succeeded) return decodePayload(old.output) as Awaited<T>;
     const rec = this.fresh(name);
     const abort = this.held.abort;
+    const held = this.held;
+    let ended = false;
+    // visible as running in getRunSteps if the body outlasts this event-loop turn
+    this.d.store.noteStep(() =>
+      ended || held.detached || held.parked ? undefined : [held.id, held.token, name, JSON.stringify({ ...rec, status: STEP_STATUS.running })],
+    );
     let value: Awaited<T>;
     try {
       value = await runStepBodyHeld(fn, abort, timeoutMs, () => `step "${name}" of ${this.label}`);
     } catch (e) {
+      ended = true;
       if (abort.aborted) throw abortReason(abort);
       return this.fail(name, rec, e);
     }
+    ended = true;
     let out: string;
     try {
       out = encodePayload(value, () => `the result of step "${name}" of ${this.label}`);

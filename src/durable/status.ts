@@ -31,15 +31,18 @@ export function isTerminalStatus(status: string): boolean {
 }
 
 /**
- * The statuses of a recorded step. `waiting`: a sleep, event wait or child wait in progress;
- * `canceled`: it was waiting when the run was canceled.
+ * The statuses of a recorded step. `running`: its body is running (recorded once it has run past
+ * the event-loop turn it started in; a step that finishes within that turn is only recorded when
+ * it ends); `waiting`: a sleep, event wait or child wait in progress; `canceled`: it was running
+ * or waiting when the run was canceled.
  */
 export const STEP_STATUS = {
+  running: "running",
   waiting: "waiting",
   succeeded: "succeeded",
   failed: "failed",
   canceled: "canceled",
 } as const;
 
-/** A step status: `"waiting" | "succeeded" | "failed" | "canceled"`. */
+/** A step status: `"running" | "waiting" | "succeeded" | "failed" | "canceled"`. */
 export type StepStatus = (typeof STEP_STATUS)[keyof typeof STEP_STATUS];

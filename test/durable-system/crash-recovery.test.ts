@@ -37,6 +37,8 @@ describe("crash recovery across worker processes", () => {
     await waitFor("step b to start in the first worker", async () => (await env.redis.lrange(k("b-entered"), 0, -1)).includes(String(first.pid)));
     const before = await client.getRunSteps(handle.id);
     expect(before.find((s) => s.name === "a")?.status).toBe("succeeded");
+    // B, whose body waits, is listed as running
+    await waitFor("step b listed as running", async () => (await client.getRunSteps(handle.id)).find((s) => s.name === "b")?.status === "running");
     expect(await env.redis.get(k("a-calls"))).toBe("1");
 
     await first.kill();

@@ -65,6 +65,18 @@ describe("durable: cancellation", () => {
     const client = env.client();
     const h = await client.emitWorkflow(longRunning, { key: "c1" });
     await waitFor("the slow step", () => events.includes("c1:slow-start"));
+    // a step whose body outlasts its event-loop turn is listed as running
+    let running: Awaited<ReturnType<typeof client.getRunSteps>> = [];
+    await waitFor("the slow step listed as running", async () => {
+      running = await client.getRunSteps(h.id);
+      return running.length === 2;
+    });
+    expect(running.map((s) => [s.name, s.status])).toEqual([
+      ["first", "succeeded"],
+      ["slow", "running"],
+    ]);
+    expect(running[1]?.startedAt).toBeInstanceOf(Date);
+    expect(running[1]?.finishedAt).toBeUndefined();
     expect(await client.cancelRun(h.id, { reason: "requested by user" })).toBe(true);
     const err = await h.result({ timeoutMs: 5_000 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CanceledError);
@@ -75,8 +87,14 @@ describe("durable: cancellation", () => {
     expect(run?.finishedAt).toBeInstanceOf(Date);
     await new Promise((r) => setTimeout(r, 200));
     expect(events).not.toContain("c1:never");
+    // the step that was running ends canceled, with the cancellation error
     const steps = await client.getRunSteps(h.id);
-    expect(steps.map((s) => s.name)).toEqual(["first"]);
+    expect(steps.map((s) => [s.name, s.status])).toEqual([
+      ["first", "succeeded"],
+      ["slow", "canceled"],
+    ]);
+    expect(steps[1]?.error).toMatchObject({ name: "CanceledError", message: "canceled: requested by user" });
+    expect(steps[1]?.finishedAt).toBeInstanceOf(Date);
     expect(await client.cancelRun(h.id)).toBe(false);
   });
 

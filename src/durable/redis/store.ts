@@ -43,10 +43,14 @@ export interface ClaimedRun {
 type Raw = string | number | null | Raw[];
 /** The run fields a claim returns, in its reply's order (see claim-2.lua). */
 const CLAIM_FIELDS = ["workflow", "queue", "attempt", "maxAttempts", "input"] as const;
+/** The waiter of an entry nobody waits for. */
+const IGNORED = { resolve: () => {}, reject: () => {} };
 /** Entries per batched script call (see RedisStore.batched). */
 const BATCH_MAX = 64;
 interface Batch {
   sent: boolean;
+  /** Entries decided when the batch goes out (see RedisStore.noteStep); no caller waits on them. */
+  late?: Array<() => Array<string | number> | undefined>;
   entries: Array<string | number>;
   waiters: Array<{ resolve: (code: number) => void; reject: (e: unknown) => void }>;
 }
@@ -309,14 +313,7 @@ export class RedisStore {
    * as one call (`head` args first, then every entry's args); each caller gets its entry's code.
    */
   private batched(script: string, head: () => Array<string | number>, entry: Array<string | number>): Promise<number> {
-    let b = this.batches.get(script);
-    if (!b) {
-      const created: Batch = { entries: [], waiters: [], sent: false };
-      this.batches.set(script, created);
-      b = created;
-      setImmediate(() => this.flush(script, created, head));
-    }
-    const batch = b;
+    const batch = this.openBatch(script, head);
     batch.entries.push(...entry);
     const p = new Promise<number>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     // a full batch goes at once, so Redis works on it while this process prepares the next
@@ -324,14 +321,45 @@ export class RedisStore {
     return p;
   }
 
+  /** The batch of `script` that goes out at the end of this event-loop turn (made if needed). */
+  private openBatch(script: string, head: () => Array<string | number>): Batch {
+    let b = this.batches.get(script);
+    if (!b) {
+      const created: Batch = { entries: [], waiters: [], sent: false };
+      this.batches.set(script, created);
+      b = created;
+      setImmediate(() => this.flush(script, created, head));
+    }
+    return b;
+  }
+
   private flush(script: string, batch: Batch, head: () => Array<string | number>): void {
     if (batch.sent) return;
     batch.sent = true;
     if (this.batches.get(script) === batch) this.batches.delete(script);
+    if (batch.late) {
+      for (const late of batch.late) {
+        const entry = late();
+        if (entry === undefined) continue;
+        batch.entries.push(...entry);
+        batch.waiters.push(IGNORED);
+      }
+    }
+    if (batch.waiters.length === 0) return;
     this.script(script)(this.keys.leases, ...head(), ...batch.entries).then(
       (codes) => batch.waiters.forEach((w, i) => w.resolve(Number((codes as Raw[])[i]))),
       (e: unknown) => batch.waiters.forEach((w) => w.reject(e)),
     );
+  }
+
+  /**
+   * Records a step as running if it still runs when the current batch of step records goes out:
+   * `entry` is asked then (run id, lease token, step name, record; `undefined` when the step has
+   * ended meanwhile, so a step that ends within the turn costs nothing). Nobody waits for it: the
+   * step's final record goes out later on the same connection, checked like any record.
+   */
+  noteStep(entry: () => Array<string | number> | undefined): void {
+    (this.openBatch("record-steps", () => [this.P]).late ??= []).push(entry);
   }
 
   /** Records a step of a run held under `token` (batched with other runs' records). */

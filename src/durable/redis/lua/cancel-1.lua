@@ -1,8 +1,8 @@
 -- cancel: mark a run canceled unless it already finished. A running run loses its slot now and
 -- its worker is told on {P}cancel (and on its next lease renewal); a parked or queued run is
 -- removed from the schedule and wait sets (a stale queue entry is dropped at claim time).
--- Its 'waiting' steps (sleep, event wait, child wait) become 'canceled', with the cancellation
--- error and finishedAt (steps:<id> is not in KEYS; it shares the run's hash tag).
+-- Its 'running' and 'waiting' steps (a body running, a sleep, event wait, child wait) become
+-- 'canceled', with the cancellation error and finishedAt (steps:<id> is not in KEYS; it shares the run's hash tag).
 -- Watched runs are announced on {P}done.
 -- KEYS[1] run hash
 -- ARGV[1] P   ARGV[2] run id   ARGV[3] error (JSON)   ARGV[4] now ms
@@ -25,7 +25,7 @@ local sk = k_steps(id)
 local steps = redis.call('HGETALL', sk)
 for i = 1, #steps, 2 do
   local ok, rec = pcall(cjson.decode, steps[i + 1])
-  if ok and type(rec) == 'table' and rec.status == 'waiting' then
+  if ok and type(rec) == 'table' and (rec.status == 'waiting' or rec.status == 'running') then
     rec.status = 'canceled'
     rec.error = ARGV[3]
     rec.finishedAt = tonumber(ARGV[4])
