@@ -97,7 +97,10 @@ describe("provenance store (SQLite)", () => {
     expect(await s2.db.listExecutions()).toHaveLength(2);
     await s2.close();
     const raw = new Database(db);
-    expect(raw.prepare("SELECT version, name FROM durun_migrations").all()).toEqual([{ version: 1, name: "initial" }]);
+    expect(raw.prepare("SELECT version, name FROM durun_migrations ORDER BY version").all()).toEqual([
+      { version: 1, name: "initial" },
+      { version: 2, name: "compact-cache-key" },
+    ]);
     expect(raw.pragma("journal_mode", { simple: true })).toBe("wal");
     raw.close();
   });

@@ -1,9 +1,11 @@
 /**
  * Applies the numbered SQL migrations of `./migrations/` (copied to dist by
  * scripts/copy-assets.mjs) in order, each in its own transaction, recording each in the
- * `durun_migrations` ledger.
+ * `durun_migrations` ledger. Migrations may call the SQL functions registered here
+ * (`durun_cache_key`, see cache-key.ts).
  */
 import { loadMigrations, type Migration } from "../rows.js";
+import { CACHE_KEY_FUNCTION, cacheKey } from "./cache-key.js";
 import type Database from "better-sqlite3";
 
 const MIGRATIONS_DIR = new URL("./migrations/", import.meta.url);
@@ -42,14 +44,19 @@ export function migrate(db: Database.Database): number {
   if (newest > latestVersion()) {
     throw new NotDurunDatabaseError(`it was migrated to schema version ${newest} by a newer durun (this one knows ${latestVersion()})`);
   }
+  const pending = migrations().filter((m) => !applied.has(m.version));
+  if (pending.length === 0) return statements;
+  db.function(CACHE_KEY_FUNCTION, { deterministic: true }, (taskHash: unknown, argsHash: unknown) => cacheKey(String(taskHash), String(argsHash)));
+  const isApplied = db.prepare("SELECT 1 FROM durun_migrations WHERE version = ?");
   const record = db.prepare("INSERT INTO durun_migrations (version, name, applied_at) VALUES (?, ?, ?)");
-  for (const m of migrations()) {
-    if (applied.has(m.version)) continue;
+  for (const m of pending) {
+    // IMMEDIATE takes the write lock first, so a process that migrated meanwhile is seen here.
     db.transaction(() => {
+      if (isApplied.get(m.version) !== undefined) return;
       db.exec(m.sql);
       record.run(m.version, m.name, Date.now());
-    })();
-    statements += 2;
+    }).immediate();
+    statements += 3;
   }
   return statements;
 }

@@ -5,6 +5,7 @@
  * Writes: one transaction per batch, multi-row INSERT statements of up to {@link CHUNK} rows,
  * values deduplicated in memory (a value this store wrote or read is not written again).
  * Reads: prepared statements; cache lookups take many keys per statement.
+ * Cache entries are found by one 32-byte `cache_key` (cache-key.ts, migration 0002).
  */
 import { accessSync, constants, mkdirSync, statSync, type Stats } from "node:fs";
 import { dirname, resolve } from "node:path";
@@ -12,6 +13,7 @@ import Database from "better-sqlite3";
 import { StoreError } from "../../errors.js";
 import { decodeValue } from "../../values/codec.js";
 import { newValueAndTaskRows, safeDecode, toCall, toExecution, toTask, type Row } from "../rows.js";
+import { cacheKey } from "./cache-key.js";
 import { migrate, NotDurunDatabaseError } from "./migrate.js";
 import type {
   CacheEntry,
@@ -67,11 +69,11 @@ const TABLES = {
     sql: insertSql("arguments", ["call_seq", "position", "value_hash", "upstream_call_id"], "ON CONFLICT DO NOTHING"),
   },
   cacheEntries: {
-    width: 8,
+    width: 9,
     sql: insertSql(
       "cache_entries",
-      ["task_hash", "args_hash", "task_name", "result_hash", "final_hash", "call_hash", "reached", "created_at"],
-      "ON CONFLICT (task_hash, args_hash) DO UPDATE SET result_hash = excluded.result_hash, final_hash = excluded.final_hash, call_hash = excluded.call_hash, reached = excluded.reached, created_at = excluded.created_at",
+      ["cache_key", "task_hash", "args_hash", "task_name", "result_hash", "final_hash", "call_hash", "reached", "created_at"],
+      "ON CONFLICT (cache_key) DO UPDATE SET result_hash = excluded.result_hash, final_hash = excluded.final_hash, call_hash = excluded.call_hash, reached = excluded.reached, created_at = excluded.created_at",
     ),
   },
 } satisfies Record<keyof WriteBatch, TableSpec>;
@@ -282,12 +284,9 @@ export class SqliteStore implements Store {
         this.#insertEach("arguments", batch.arguments, (a, p) => {
           p.push(this.#seqOf(a.callId, seqs), a.position, a.valueHash, a.upstreamCallId);
         });
-        this.#insertRows(
-          "cacheEntries",
-          batch.cacheEntries.map((c) => [
-            c.taskHash, c.argsHash, c.taskName, c.resultHash, c.finalHash, c.callHash, c.reachedText, c.createdAt,
-          ]),
-        );
+        this.#insertEach("cacheEntries", batch.cacheEntries, (c, p) => {
+          p.push(cacheKey(c.taskHash, c.argsHash), c.taskHash, c.argsHash, c.taskName, c.resultHash, c.finalHash, c.callHash, c.reachedText, c.createdAt);
+        });
       })();
       this.stats.statements += 2; // BEGIN, COMMIT
     } catch (e) {
@@ -298,7 +297,7 @@ export class SqliteStore implements Store {
     }
   }
 
-  /** Lookups of `n` args hashes of one task hash (the primary key's prefix, then its second column). */
+  /** Lookups of `n` cache keys (the unique index on cache_key). */
   #lookupStatement(n: number): Database.Statement {
     let st = this.#lookupCache.get(n);
     if (!st) {
@@ -306,12 +305,12 @@ export class SqliteStore implements Store {
       // an expression); columns come back as arrays (`raw`), in this order.
       st = this.#db
         .prepare(
-          `SELECT c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached, r.data,
+          `SELECT c.task_hash, c.args_hash, c.result_hash, c.final_hash, c.call_hash, c.reached, r.data,
                   CASE WHEN c.final_hash = c.result_hash THEN NULL
                        ELSE (SELECT f.data FROM stored_values f WHERE f.hash = c.final_hash) END
              FROM cache_entries c
              JOIN stored_values r ON r.hash = c.result_hash
-            WHERE c.task_hash = ? AND c.args_hash IN (${Array.from({ length: n }, () => "?").join(",")})`,
+            WHERE c.cache_key IN (${Array.from({ length: n }, () => "?").join(",")})`,
         )
         .raw(true);
       this.#lookupCache.set(n, st);
@@ -321,31 +320,34 @@ export class SqliteStore implements Store {
 
   async lookupCache(keys: readonly CacheKey[]): Promise<(CacheEntry | undefined)[]> {
     this.#check();
+    // Distinct keys: task hash → args hash → entry, and the cache key of each.
     const byTask = new Map<string, Map<string, CacheEntry | undefined>>();
+    const wanted: Buffer[] = [];
     for (const k of keys) {
       let m = byTask.get(k.taskHash);
       if (m === undefined) byTask.set(k.taskHash, (m = new Map()));
+      if (m.has(k.argsHash)) continue;
       m.set(k.argsHash, undefined);
+      wanted.push(cacheKey(k.taskHash, k.argsHash));
     }
-    for (const [taskHash, found] of byTask) {
-      const argsHashes = [...found.keys()];
-      for (let i = 0; i < argsHashes.length; i += LOOKUP_CHUNK) {
-        const chunk = argsHashes.slice(i, i + LOOKUP_CHUNK);
-        const rows = this.#lookupStatement(chunk.length).all(taskHash, ...chunk) as [string, string, string, string, string, string, string | null][];
-        this.stats.statements++;
-        for (const r of rows) {
-          const resultText = r[5];
-          found.set(r[0], {
-            taskHash,
-            argsHash: r[0],
-            resultHash: r[1],
-            resultText,
-            finalHash: r[2],
-            finalText: r[2] === r[1] ? resultText : r[6],
-            callHash: r[3],
-            reachedText: r[4],
-          });
-        }
+    for (let i = 0; i < wanted.length; i += LOOKUP_CHUNK) {
+      const chunk = wanted.length - i >= LOOKUP_CHUNK ? LOOKUP_CHUNK : wanted.length - i;
+      const rows = this.#lookupStatement(chunk).all(wanted.slice(i, i + chunk)) as [string, string, string, string, string, string, string, string | null][];
+      this.stats.statements++;
+      for (const r of rows) {
+        const found = byTask.get(r[0]);
+        if (found === undefined || !found.has(r[1])) continue; // not asked for (a key collision)
+        const resultText = r[6];
+        found.set(r[1], {
+          taskHash: r[0],
+          argsHash: r[1],
+          resultHash: r[2],
+          resultText,
+          finalHash: r[3],
+          finalText: r[3] === r[2] ? resultText : r[7],
+          callHash: r[4],
+          reachedText: r[5],
+        });
       }
     }
     return keys.map((k) => byTask.get(k.taskHash)!.get(k.argsHash));
