@@ -24,6 +24,15 @@ export function positiveInt(value: string, flag: string, allowZero = false): num
   return n;
 }
 
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Parses a duration flag (`500ms`, `30s`, `15m`, `12h`, `7d`; a bare number is ms) to ms. */
+export function durationMs(value: string, flag: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(value);
+  if (!m) throw new UsageError(`${flag} must be a duration such as 7d, 12h, 30m, 45s or 500ms, got "${value}"`);
+  return Math.round(Number(m[1]) * UNIT_MS[m[2] ?? "ms"]!);
+}
+
 /** Parses a JSON flag value, or throws a UsageError naming the flag. */
 export function parseJsonFlag(value: string, flag: string): unknown {
   try {

@@ -11,7 +11,7 @@ import { basename, extname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { startWorker, UsageError, type Worker } from "../index.js";
 import { action, addCommand } from "./common.js";
-import { positiveInt, resolveRedisUrl } from "./redis-url.js";
+import { durationMs, positiveInt, resolveRedisUrl } from "./redis-url.js";
 import { maskPasswords } from "./run.js";
 
 interface WorkerFlags {
@@ -21,6 +21,7 @@ interface WorkerFlags {
   concurrency?: string;
   app?: string;
   leaseMs?: string;
+  retention?: string;
   quiet?: boolean;
 }
 
@@ -47,12 +48,14 @@ export function registerWorker(program: Command): void {
     .option("--concurrency <n>", "runs executed at once by this worker", "1")
     .option("--app <name>", "the app name the workflows' metadata is published under (default: the imported file names)")
     .option("--lease-ms <n>", "how long a run stays claimed without a lease renewal")
+    .option("--retention <duration>", "delete finished runs and events this long after they ended, e.g. 7d, 12h, 30m (default: keep them)")
     .option("--quiet", "do not print a line per run")
     .option("--verbose", "print stacks with errors");
   action(cmd, async (flags: WorkerFlags) => {
     const url = resolveRedisUrl(flags.url);
     const concurrency = positiveInt(flags.concurrency ?? "1", "--concurrency");
     const leaseMs = flags.leaseMs === undefined ? undefined : positiveInt(flags.leaseMs, "--lease-ms");
+    const retentionMs = flags.retention === undefined ? undefined : durationMs(flags.retention, "--retention");
     const queues = flags.queues === undefined ? undefined : flags.queues.split(",").map((q) => q.trim()).filter(Boolean);
     if (queues !== undefined && queues.length === 0) throw new UsageError("--queues must name at least one queue");
     const files = (flags.import ?? []).map((f) => resolve(f));
@@ -69,6 +72,7 @@ export function registerWorker(program: Command): void {
       concurrency,
       ...(queues !== undefined ? { queues } : {}),
       ...(leaseMs !== undefined ? { leaseMs } : {}),
+      ...(retentionMs !== undefined ? { retentionMs } : {}),
       ...(flags.quiet
         ? {}
         : {

@@ -59,6 +59,13 @@ export interface WorkerOptions {
    * @default process.env.DURUN_DB ?? ".durun/durun.db"
    */
   db?: string;
+  /**
+   * How long finished runs (succeeded, failed, canceled, with their steps) and emitted events
+   * are kept, in ms after they finished (runs) or were emitted (events); then a worker deletes
+   * them. Runs that have not finished are never deleted. At least 1000.
+   * @default undefined: kept until deleted by hand
+   */
+  retentionMs?: number;
   /** Called when a run starts or ends on this worker (for logs). */
   onRunEvent?: (event: WorkerRunEvent) => void;
 }
@@ -97,13 +104,14 @@ interface CompiledWorkerOptions {
   shutdownTimeoutMs: number;
   idempotencyTtlMs: number;
   db: string;
+  retentionMs: number | undefined;
   onRunEvent: ((e: WorkerRunEvent) => void) | undefined;
 }
 
 /** The fields of {@link WorkerOptions} (an unknown key is a UsageError: a typo is not ignored). */
 const WORKER_OPTION_KEYS = Object.keys({
   app: 1, url: 1, queues: 1, concurrency: 1, leaseMs: 1, blmoveTimeoutSec: 1, reaperIntervalMs: 1, prefix: 1,
-  connectTimeoutMs: 1, shutdownTimeoutMs: 1, idempotencyTtlMs: 1, db: 1, onRunEvent: 1,
+  connectTimeoutMs: 1, shutdownTimeoutMs: 1, idempotencyTtlMs: 1, db: 1, retentionMs: 1, onRunEvent: 1,
 } satisfies Record<keyof WorkerOptions, 1>);
 
 function num(v: unknown, field: string, def: number, min: number, integer = false): number {
@@ -147,6 +155,7 @@ export function compileWorkerOptions(o: WorkerOptions, defs: Iterable<WorkflowDe
     shutdownTimeoutMs: num(o.shutdownTimeoutMs, "shutdownTimeoutMs", 10_000, 0),
     idempotencyTtlMs: num(o.idempotencyTtlMs, "idempotencyTtlMs", 86_400_000, 1),
     db: o.db ?? defaultWorkerDb(),
+    retentionMs: o.retentionMs === undefined ? undefined : num(o.retentionMs, "retentionMs", 0, 1000),
     onRunEvent: o.onRunEvent,
   };
 }
@@ -219,6 +228,11 @@ class DurableWorker implements Worker {
     // leases are renewed until the very end: runs finishing during stop() must not be reaped
     every(Math.max(50, Math.floor(this.o.leaseMs / 3)), () => this.renewLeases(), true);
     every(this.o.reaperIntervalMs, () => this.triggerReap(), false);
+    const retentionMs = this.o.retentionMs;
+    if (retentionMs !== undefined) {
+      // often enough that little outlives its time, seldom enough to cost nothing
+      every(Math.min(60_000, Math.max(this.o.reaperIntervalMs, Math.floor(retentionMs / 10))), () => this.prune(retentionMs), false);
+    }
     void this.triggerReap(); // learns the earliest due time at once
     if ([...this.defs.values()].some((d) => d.options.cron.length > 0)) {
       this.cron = new CronRunner(this.store, this.o.app, this.id, [...this.defs.values()], this.o.idempotencyTtlMs);
@@ -383,6 +397,15 @@ class DurableWorker implements Worker {
         if (r.nextDue !== undefined) this.wakeAt(r.nextDue);
         return;
       }
+    }
+  }
+
+  /** Deletes finished runs and events older than the retention (a bounded number of calls). */
+  private async prune(retentionMs: number): Promise<void> {
+    const max = 500;
+    for (let i = 0; i < 10 && !this.stopping.signal.aborted; i++) {
+      const r = await this.store.prune(Date.now() - retentionMs, max);
+      if (r.runs + r.events < max) return;
     }
   }
 

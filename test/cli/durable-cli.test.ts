@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { startRedisServer, freePort, type RedisServerHandle } from "../helpers/redis-server.js";
 import { fixturesDir, killAllChildren, repoRoot, spawnNode, type ChildHandle } from "../durable-system/helpers.js";
 import { runCli as runCliIn, type CliResult } from "./helpers.js";
+import { durationMs } from "../../src/cli/redis-url.js";
 
 const cli = join(repoRoot, "dist", "cli", "main.js");
 const workflows = join(fixturesDir, "cli-workflows.ts");
@@ -126,6 +127,18 @@ describe("durun worker / emit / runs", () => {
 
     // SIGINT stops gracefully too
     expect(await worker.signal("SIGINT")).toEqual({ code: 0, signal: null });
+  });
+
+  it("worker --retention takes a duration; a malformed one is a one-line error", async () => {
+    const bad = await runCli(["worker", "--import", workflows, "--retention", "7 weeks", "--url", server.url]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr.split("\n")[0]).toBe('error: --retention must be a duration such as 7d, 12h, 30m, 45s or 500ms, got "7 weeks"');
+    const tooShort = await runCli(["worker", "--import", workflows, "--retention", "10ms", "--url", server.url]);
+    expect(tooShort.code).toBe(2);
+    expect(tooShort.stderr.split("\n")[0]).toMatch(/^error: startWorker: options\.retentionMs must be a number >= 1000, got 10/);
+    expect(durationMs("7d", "--retention")).toBe(7 * 86_400_000);
+    expect(durationMs("1.5h", "--retention")).toBe(5_400_000);
+    expect(durationMs("250", "--retention")).toBe(250);
   });
 
   it("bad input: one-line errors and non-zero exits", async () => {

@@ -415,6 +415,15 @@ export class RedisStore {
     return { promoted: Number(res[0] ?? 0), reaped: ((res[1] ?? []) as Raw[]).map(String), nextDue: Number.isFinite(nextDue) ? nextDue : undefined };
   }
 
+  /**
+   * Deletes finished runs that finished at or before `cutoff` (ms) and events emitted at or
+   * before it, reading at most `max` entries of each index (see prune-1.lua).
+   */
+  async prune(cutoff: number, max: number): Promise<{ runs: number; events: number; read: number }> {
+    const r = (await this.script("prune")(this.keys.runs, this.P, cutoff, max)) as Raw[];
+    return { runs: Number(r[0]), events: Number(r[1]), read: Number(r[2]) };
+  }
+
   async cancel(runId: string, error: string): Promise<{ code: number; children: string[] }> {
     const r = (await this.script("cancel")(this.keys.run(runId), this.P, runId, error, Date.now())) as Raw[];
     return { code: Number(r[0]), children: r.slice(1).map(String) };
