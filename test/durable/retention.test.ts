@@ -84,6 +84,18 @@ describe("durable: retention of finished runs and events", () => {
     }
   });
 
+  it("an idempotency key whose run was deleted starts a new run", async () => {
+    await env.worker({ retentionMs: 1000 });
+    const client = env.client();
+    const first = await client.emitWorkflow(quick, {}, { idempotencyKey: "once" });
+    expect((await client.emitWorkflow(quick, {}, { idempotencyKey: "once" })).id).toBe(first.id);
+    await first.result({ timeoutMs: 10_000 });
+    await waitFor("the run to be deleted", async () => (await client.getRun(first.id)) === undefined);
+    const again = await client.emitWorkflow(quick, {}, { idempotencyKey: "once" });
+    expect(again.id).not.toBe(first.id);
+    expect(await again.result({ timeoutMs: 10_000 })).toBe("ok");
+  });
+
   it("a retentionMs below 1000 is a UsageError naming the option", async () => {
     await expect(startWorker({ app: "t", url: env.url, prefix: env.prefix, retentionMs: 10 })).rejects.toThrow(/retentionMs must be a number >= 1000/);
   });

@@ -19,7 +19,8 @@ local idem = ARGV[8]
 local now = tonumber(ARGV[10])
 if idem ~= '' then
   local existing = redis.call('GET', KEYS[2])
-  if existing then return {0, existing} end
+  -- a run deleted by retention no longer holds its key
+  if existing and redis.call('EXISTS', k_run(existing)) == 1 then return {0, existing} end
 end
 if queue == '' or maxAttempts == '' then
   local meta = redis.call('HGET', P .. 'workflows', wf)
