@@ -59,7 +59,12 @@ type ScriptFn = (...args: Array<string | number>) => Promise<Raw>;
 function toRecord(flat: Raw): Record<string, string> {
   const out: Record<string, string> = {};
   if (!Array.isArray(flat)) return out;
-  for (let i = 0; i + 1 < flat.length; i += 2) out[String(flat[i])] = String(flat[i + 1]);
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    const k = String(flat[i]);
+    // a field (a step name) "__proto__" is an own entry, not the object's prototype
+    if (k === "__proto__") Object.defineProperty(out, k, { value: String(flat[i + 1]), enumerable: true, writable: true, configurable: true });
+    else out[k] = String(flat[i + 1]);
+  }
   return out;
 }
 
