@@ -4,7 +4,7 @@
  * The store-level tests drive the scripts directly and check every index against the run hashes.
  */
 import { Redis } from "ioredis";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../helpers/deadline.js";
 import { newId } from "../../src/durable/ids.js";
 import { encodePayload } from "../../src/durable/payload.js";
@@ -13,6 +13,17 @@ import { defineWorkflow, SerializationError, UsageError, type Client, type RunHa
 import { useDurableEnv } from "./setup.js";
 
 const env = useDurableEnv();
+
+/** Plain connections of the current test, closed after it whatever happened. */
+const conns: Redis[] = [];
+afterEach(() => {
+  for (const c of conns.splice(0)) c.disconnect();
+});
+function redis(): Redis {
+  const c = new Redis(env.url);
+  conns.push(c);
+  return c;
+}
 
 const STATUSES = ["scheduled", "queued", "running", "succeeded", "failed", "canceled"] as const;
 type Status = (typeof STATUSES)[number];
@@ -282,10 +293,9 @@ describe("hot path audit: claim and complete scripts", () => {
       const foreign = await Promise.all(Array.from({ length: 2 }, (_, i) => rawEmit(store, "audit-foreign", { i })));
       expect(await client.cancelRun(known[0]!)).toBe(true);
       expect(await client.cancelRun(known[1]!)).toBe(true);
-      const r = new Redis(env.url);
+      const r = redis();
       // duplicated queue entries (e.g. a run re-queued while a stale entry remained)
       await r.lpush(store.keys.queue("default"), known[2]!, known[3]!, known[0]!);
-      r.disconnect();
 
       const c = await store.claim("default", "w.1", 20, 60_000, ["audit-known", 0]);
       const live = known.slice(2);
@@ -342,7 +352,7 @@ describe("hot path audit: claim and complete scripts", () => {
       const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => rawEmit(store, "audit-lim", { i })));
       const c1 = await store.claim("default", "w.1", 10, 60_000, limits);
       expect(c1.runs.map((x) => x.id)).toEqual(ids.slice(0, 3));
-      const r = new Redis(env.url);
+      const r = redis();
       expect(await r.llen(store.keys.blocked("audit-lim"))).toBe(7);
       expect(await r.scard(store.keys.active("audit-lim"))).toBe(3);
       expect((await store.claim("default", "w.2", 10, 60_000, limits)).runs).toEqual([]);
@@ -373,7 +383,6 @@ describe("hot path audit: claim and complete scripts", () => {
       expect(byStatus.scheduled).toEqual([c2.runs[1]!.id]);
       expect(byStatus.queued).toEqual([ids[9]]);
       await checkCounts(client, byStatus);
-      r.disconnect();
     } finally {
       await store.close();
     }
@@ -409,7 +418,7 @@ describe("hot path audit: claim and complete scripts", () => {
       const limits = ["audit-bulk-lim", 1500];
       const l1 = await store.claim("default", "w.3", 2000, 60_000, limits);
       expect(l1.runs.map((x) => x.id)).toEqual(lim.slice(0, 1500));
-      const r = new Redis(env.url);
+      const r = redis();
       expect(await r.llen(store.keys.blocked("audit-bulk-lim"))).toBe(550);
       expect(await store.queueLength("default")).toBe(450);
       await checkIndexes();
@@ -417,7 +426,6 @@ describe("hot path audit: claim and complete scripts", () => {
       expect(lcodes.every((x) => x === 1)).toBe(true);
       expect(await r.llen(store.keys.blocked("audit-bulk-lim"))).toBe(0);
       expect(await r.scard(store.keys.active("audit-bulk-lim"))).toBe(0);
-      r.disconnect();
       const l2 = await store.claim("default", "w.4", 2000, 60_000, limits);
       expect(new Set(l2.runs.map((x) => x.id))).toEqual(new Set(lim.slice(1500)));
       byStatus = await checkIndexes();
@@ -574,10 +582,9 @@ describe("hot path audit: workers", () => {
     expect(byStatus.queued.sort()).toEqual([...foreign].sort());
     expect(byStatus.running).toEqual([]);
     await checkCounts(client, byStatus);
-    const r = new Redis(env.url);
+    const r = redis();
     expect(await r.llen(`{${env.prefix}}:blocked:audit-limited-mixed`)).toBe(0);
     expect(await r.scard(`{${env.prefix}}:active:audit-limited-mixed`)).toBe(0);
-    r.disconnect();
     // step bodies ran once per run, retries included (the flaky runs' step is memoised)
     for (const x of inputs) if (!canceledWhileQueued.has(handles[x.i]!.id)) expect(limBodies.get(`${x.i}`), `run ${x.i}`).toBe(1);
     for (const x of inputs.filter((y) => y.mode === "flaky")) expect((await client.getRun(handles[x.i]!.id))?.attempt).toBe(2);
@@ -600,10 +607,9 @@ describe("hot path audit: workers", () => {
     for (const k of keys) await client.emitEvent("audit-parked-go", `ev-${k}`, { correlationKey: k });
     const outs = await Promise.all(handles.map((h) => h.result({ timeoutMs: 15_000 })));
     expect(outs).toEqual(keys.map((k) => ["a", `ev-${k}`, `child of ${k}`, "b"]));
-    const r = new Redis(env.url);
+    const r = redis();
     expect(await r.scard(`{${env.prefix}}:active:audit-parked-limited`)).toBe(0);
     expect(await r.llen(`{${env.prefix}}:blocked:audit-parked-limited`)).toBe(0);
-    r.disconnect();
     for (const k of keys) {
       expect(parkedCalls.get(`${k}:a`), k).toBe(1);
       expect(parkedCalls.get(`${k}:b`), k).toBe(1);
