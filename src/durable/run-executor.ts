@@ -74,11 +74,10 @@ class RunExecution {
   private nextIndex = 0;
   private readonly names: StepNames;
   input: unknown = undefined;
+  readonly held: HeldRun;
 
-  constructor(
-    readonly d: ExecuteDeps,
-    readonly held: HeldRun,
-  ) {
+  constructor(readonly d: ExecuteDeps) {
+    this.held = d.held;
     const f = d.claimed.fields;
     this.run = {
       id: d.claimed.id,
@@ -337,7 +336,7 @@ class RunExecution {
 
 /** Runs the handler of a claimed run and records its outcome. */
 export async function executeRun(d: ExecuteDeps): Promise<RunOutcome> {
-  const ex = new RunExecution(d, d.held);
+  const ex = new RunExecution(d);
   try {
     return await ex.execute();
   } catch (e) {
