@@ -75,8 +75,16 @@ export function renderRuns(runs: readonly RunRecord[]): string {
   );
 }
 
+/** A step's duration; for a step still running or waiting, the time since it started so far. */
+function stepDuration(s: StepRecord, now: number): string {
+  if (s.finishedAt === undefined && s.startedAt !== undefined && (s.status === "running" || s.status === "waiting")) {
+    return `${fmtDuration(s.startedAt, now)} so far`;
+  }
+  return fmtDuration(s.startedAt, s.finishedAt);
+}
+
 /** One run: its fields, then its steps as a table. */
-export function renderRun(run: RunRecord, steps: readonly StepRecord[]): string {
+export function renderRun(run: RunRecord, steps: readonly StepRecord[], now: number = Date.now()): string {
   const lines = [
     `run       ${run.id}`,
     `workflow  ${run.workflow} (queue ${run.queue})`,
@@ -95,7 +103,7 @@ export function renderRun(run: RunRecord, steps: readonly StepRecord[]): string 
   else
     out += table(
       ["STEP", "STATUS", "STARTED", "DURATION", "ERROR"],
-      steps.map((s) => [s.name, s.status, fmtTime(s.startedAt), fmtDuration(s.startedAt, s.finishedAt), truncate(fmtError(s.error), 100)]),
+      steps.map((s) => [s.name, s.status, fmtTime(s.startedAt), stepDuration(s, now), truncate(fmtError(s.error), 100)]),
     );
   return out;
 }
