@@ -23,7 +23,11 @@ export { RUN_STATUS, STEP_STATUS } from "./status.js";
 
 /** Options of {@link createClient}. */
 export interface ClientOptions {
-  /** Redis URL: `redis://host:port`, `rediss://host:port` (TLS) or `unix:/path/to/redis.sock`. */
+  /**
+   * Redis URL: `redis://host:port`, `rediss://host:port` (TLS), `unix:/path/to/redis.sock`, or
+   * a Redis Cluster's seed nodes, `redis-cluster://host:port[,host:port...]`
+   * (`rediss-cluster://` for TLS; `user:password@` as in `redis://`).
+   */
   url: string;
   /** Key prefix of the deployment. @default "durun" */
   prefix?: string;

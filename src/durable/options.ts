@@ -4,6 +4,7 @@
  * @internal
  */
 import { UsageError } from "../errors.js";
+import { isClusterUrl, parseClusterUrl, redactRedisUrl } from "./redis/url.js";
 
 function distance(a: string, b: string): number {
   const row = Array.from({ length: b.length + 1 }, (_, j) => j);
@@ -43,14 +44,28 @@ export function rejectUnknownKeys(o: object, known: readonly string[], where: st
 
 /**
  * Checks a Redis URL at construction (ioredis would take `http://x` for a socket path and fail
- * later with "Connection is closed."): `redis://`, `rediss://` (TLS) or `unix:<socket path>`
- * (e.g. `unix:/run/redis.sock`). A bare path is refused with the `unix:` spelling to use.
+ * later with "Connection is closed."): `redis://`, `rediss://` (TLS), `unix:<socket path>`
+ * (e.g. `unix:/run/redis.sock`), or a Redis Cluster's seed nodes,
+ * `redis-cluster://host:port[,host:port...]` (`rediss-cluster://` for TLS). A bare path is
+ * refused with the `unix:` spelling to use.
  */
 export function checkRedisUrl(url: unknown, where: string): string {
-  const hint = 'a Redis URL: redis://host:port, rediss://host:port (TLS) or unix:/path/to/redis.sock';
+  const hint =
+    "a Redis URL: redis://host:port, rediss://host:port (TLS), unix:/path/to/redis.sock or, for a Redis Cluster, redis-cluster://host:port[,host:port...] (rediss-cluster:// for TLS)";
   if (typeof url !== "string" || url === "") throw new UsageError(`${where} must be ${hint}`);
-  const shown = url.replace(/\/\/([^/@:]*):[^/@]*@/, "//$1:***@");
+  const shown = redactRedisUrl(url);
+  if (isClusterUrl(url)) {
+    try {
+      parseClusterUrl(url);
+      return url;
+    } catch (e) {
+      throw new UsageError(`${where} is not a valid Redis Cluster URL: "${shown}": ${(e as Error).message}`);
+    }
+  }
   if (/^rediss?:\/\/[^/]/i.test(url)) {
+    if (/^rediss?:\/\/(?:[^@/]*@)?[^/@]*,/i.test(url)) {
+      throw new UsageError(`${where} "${shown}" names several hosts: for a Redis Cluster write ${url.slice(0, url.indexOf(":")).toLowerCase()}-cluster://host:port,host:port`);
+    }
     try {
       new URL(url);
       return url;

@@ -29,7 +29,11 @@ import { connectStore, workflowMetaJson } from "./shared.js";
 export interface WorkerOptions {
   /** Name of the application: the workflow metadata this worker publishes is grouped under it. */
   app: string;
-  /** Redis URL, e.g. `redis://127.0.0.1:6379`. */
+  /**
+   * Redis URL: `redis://host:port`, `rediss://host:port` (TLS), `unix:/path/to/redis.sock`, or
+   * a Redis Cluster's seed nodes, `redis-cluster://host:port[,host:port...]`
+   * (`rediss-cluster://` for TLS; `user:password@` as in `redis://`).
+   */
   url: string;
   /** Queues to serve. @default the queues of the registered workflows (or `["default"]`) */
   queues?: string[];

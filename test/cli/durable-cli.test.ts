@@ -196,7 +196,9 @@ describe("durun worker / emit / runs", () => {
     expect(missingFile.stderr.split("\n")[0]).toMatch(/^error: --import: no such file/);
 
     expect(badUrl.code).toBe(2);
-    expect(badUrl.stderr.split("\n")[0]).toBe('error: --url must be a Redis URL: redis://host:port, rediss://host:port (TLS) or unix:/path/to/redis.sock, got "http://example.com"');
+    expect(badUrl.stderr.split("\n")[0]).toBe(
+      'error: --url must be a Redis URL: redis://host:port, rediss://host:port (TLS), unix:/path/to/redis.sock or, for a Redis Cluster, redis-cluster://host:port[,host:port...] (rediss-cluster:// for TLS), got "http://example.com"',
+    );
     const badEnvUrl = await runCli(["runs"], { DURUN_REDIS_URL: "localhost:6379" });
     expect(badEnvUrl.code).toBe(2);
     expect(badEnvUrl.stderr.split("\n")[0]).toMatch(/^error: DURUN_REDIS_URL must be a Redis URL: .*, got "localhost:6379"$/);

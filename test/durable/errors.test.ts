@@ -138,7 +138,9 @@ describe("durable: bad input gives clear errors and leaves nothing behind", () =
   it("a Redis URL that is not redis://, rediss:// or unix: is refused at construction", async () => {
     for (const url of ["http://example.com", "localhost:6379", "redis:/x", "tcp://127.0.0.1:6379"]) {
       expect(() => createClient({ url }), url).toThrow(UsageError);
-      expect(() => createClient({ url }), url).toThrow(/^createClient: options\.url must be a Redis URL: redis:\/\/host:port, rediss:\/\/host:port \(TLS\) or unix:\/path\/to\/redis\.sock, got "/);
+      expect(() => createClient({ url }), url).toThrow(
+        /^createClient: options\.url must be a Redis URL: redis:\/\/host:port, rediss:\/\/host:port \(TLS\), unix:\/path\/to\/redis\.sock or, for a Redis Cluster, redis-cluster:\/\/host:port\[,host:port\.\.\.\] \(rediss-cluster:\/\/ for TLS\), got "/,
+      );
       await expect(startWorker({ app: "x", url }), url).rejects.toThrow(/^startWorker: options\.url must be a Redis URL/);
     }
     expect(() => createClient({ url: "http://user:secret@example.com" })).toThrow(/got "http:\/\/user:\*\*\*@example\.com"/);
@@ -146,6 +148,38 @@ describe("durable: bad input gives clear errors and leaves nothing behind", () =
     for (const url of ["redis://127.0.0.1:6379", "rediss://h:6380/2", "redis://:pw@h", "unix:/tmp/redis.sock", "unix:///tmp/redis.sock"]) {
       expect(() => createClient({ url }), url).not.toThrow();
     }
+  });
+
+  it("Redis Cluster URLs: redis-cluster:// and rediss-cluster:// with seed nodes; bad forms are UsageErrors saying what is wrong", async () => {
+    const good = [
+      "redis-cluster://127.0.0.1:7000",
+      "redis-cluster://10.0.0.1:7000,10.0.0.2:7001,10.0.0.3:7002",
+      "rediss-cluster://user:p%40ss@a.example.com:6380,b.example.com:6380/",
+      "redis-cluster://:pw@h1,h2:7000/0",
+      "REDIS-CLUSTER://[::1]:7000,[fe80::1]:7001",
+    ];
+    for (const url of good) expect(() => createClient({ url }), url).not.toThrow();
+    const bad: Array<[string, RegExp]> = [
+      ["redis-cluster://", /names no seed node/],
+      ["redis-cluster:127.0.0.1:7000", /must start with redis-cluster:\/\/ or rediss-cluster:\/\//],
+      ["redis-cluster://h1:7000,,h2:7001", /"" is not a seed node: expected host:port/],
+      ["redis-cluster://h1:70000", /"h1:70000" is not a seed node/],
+      ["redis-cluster://h1:x", /"h1:x" is not a seed node/],
+      ["redis-cluster://h1:7000/2", /Redis Cluster has only database 0, got "\/2"/],
+      ["redis-cluster://h1:7000?db=1", /query strings and fragments are not supported/],
+      ["redis-cluster://user:%zz@h1:7000", /not valid percent-encoding/],
+    ];
+    for (const [url, why] of bad) {
+      expect(() => createClient({ url }), url).toThrow(UsageError);
+      expect(() => createClient({ url }), url).toThrow(/^createClient: options\.url is not a valid Redis Cluster URL: "/);
+      expect(() => createClient({ url }), url).toThrow(why);
+      await expect(startWorker({ app: "x", url }), url).rejects.toThrow(/^startWorker: options\.url is not a valid Redis Cluster URL/);
+    }
+    // the password is not shown
+    expect(() => createClient({ url: "redis-cluster://u:secret@h1:x" })).toThrow(/"redis-cluster:\/\/u:\*\*\*@h1:x"/);
+    // several hosts in a redis:// URL: the cluster form is named
+    expect(() => createClient({ url: "redis://h1:7000,h2:7001" })).toThrow(/options\.url "redis:\/\/h1:7000,h2:7001" names several hosts: for a Redis Cluster write redis-cluster:\/\/host:port,host:port/);
+    expect(() => createClient({ url: "rediss://:pw@h1,h2" })).toThrow(/"rediss:\/\/:\*\*\*@h1,h2" names several hosts: for a Redis Cluster write rediss-cluster:\/\//);
   });
 
   it("an unroutable Redis host is bounded by connectTimeoutMs too", async () => {

@@ -41,7 +41,29 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, deadlineMs: number): Promise<void> {
+/** `n` distinct free loopback ports (all held open at once while chosen, so none repeats). */
+export async function freePorts(n: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: n },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const srv = createServer();
+          srv.once("error", reject);
+          srv.listen(0, "127.0.0.1", () => resolve(srv));
+        }),
+    ),
+  );
+  const ports = servers.map((srv) => {
+    const addr = srv.address();
+    return typeof addr === "object" && addr ? addr.port : 0;
+  });
+  await Promise.all(servers.map((srv) => new Promise<void>((resolve) => srv.close(() => resolve()))));
+  return ports;
+}
+
+/** Waits until a redis-server on `port` answers PING. */
+export async function waitForPort(port: number, deadlineMs: number): Promise<void> {
   const end = Date.now() + deadlineMs;
   while (Date.now() < end) {
     const ok = await new Promise<boolean>((resolve) => {

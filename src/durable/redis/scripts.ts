@@ -10,7 +10,7 @@
  * @internal
  */
 import { readFileSync, readdirSync } from "node:fs";
-import type { Redis } from "ioredis";
+import type { Cluster, Redis } from "ioredis";
 
 const LUA_DIR = new URL("./lua/", import.meta.url);
 
@@ -68,7 +68,7 @@ export function commandName(script: string, version: string = PACKAGE_VERSION): 
   return `durun_${script.replace(/-/g, "_")}_${version.replace(/[^A-Za-z0-9]/g, "_")}`;
 }
 
-/** Defines every script as a command on a connection. */
-export function defineScripts(redis: Redis): void {
+/** Defines every script as a command on a connection (single node or Cluster). */
+export function defineScripts(redis: Redis | Cluster): void {
   for (const s of loadScripts()) redis.defineCommand(commandName(s.name), { numberOfKeys: s.numberOfKeys, lua: s.lua });
 }

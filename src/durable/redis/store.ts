@@ -1,16 +1,18 @@
 /**
  * The durable store: the only place that talks to Redis (through ioredis). Every state change of
  * a run is one Lua script (./lua/); reads are plain commands, pipelined where a list is read.
- * The rest of src/durable/ sees only this class.
+ * The rest of src/durable/ sees only this class. Connections (single node or Redis Cluster) are
+ * opened by ./connection.ts.
  * @internal
  */
-import { Redis, type RedisOptions } from "ioredis";
 import { ConnectionError } from "../../errors.js";
+import { NOT_SENT, connectOrThrow, connectionProblem, describeTarget, isConnectionError, openConnection, openSubscriber, wrongMode, type Connection, type Subscriber } from "./connection.js";
 import { Keys } from "./keys.js";
 import { commandName, defineScripts } from "./scripts.js";
 
 /** How a store connects. */
 export interface StoreConnectOptions {
+  /** `redis://`, `rediss://`, `unix:`, or `redis-cluster://` / `rediss-cluster://` (see ./url.ts). */
   url: string;
   prefix: string;
   /** Bound on the first connection. */
@@ -68,92 +70,16 @@ function toRecord(flat: Raw): Record<string, string> {
   return out;
 }
 
-function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = "***";
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
-
-const CONNECTION_ERROR = /Connection is closed|Command timed out|Stream isn't writeable|ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EPIPE|max retries per request|LOADING/i;
-/** Errors of commands that never reached Redis (safe to send again). */
-const NOT_SENT = /Stream isn't writeable|LOADING/;
-
-function isConnectionError(e: unknown): boolean {
-  return e instanceof Error && (e.name === "MaxRetriesPerRequestError" || CONNECTION_ERROR.test(e.message));
-}
-
-/** Opens an ioredis connection with durun's reconnection policy (retry forever, backoff ≤ 2 s). */
-function openRedis(url: string, opts: StoreConnectOptions, extra: RedisOptions = {}): Redis {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: opts.connectTimeoutMs,
-    retryStrategy: (times) => Math.min(50 * times, 2000),
-    enableReadyCheck: true,
-    ...(opts.waitThroughOutages
-      ? // workers: a command waits (offline queue) until Redis is back
-        { maxRetriesPerRequest: null }
-      : // clients: fail fast while disconnected (retried by RedisStore.cmd within a bound),
-        // and never wait on a hung connection longer than the bound
-        { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: opts.connectTimeoutMs }),
-    ...extra,
-  });
-  redis.on("error", (e: unknown) => {
-    // reconnection is automatic; errors surface on commands, which only say "Connection is
-    // closed.": the socket error is kept to name its errno (ECONNREFUSED...) in ConnectionError
-    if (e instanceof Error) lastSocketError.set(redis, e);
-  });
-  return redis;
-}
-
-/** The last socket error of each connection (see {@link connectionProblem}). */
-const lastSocketError = new WeakMap<Redis, Error>();
-
-/**
- * Why a connection failed, for ConnectionError: the errno of the error or of the connection's
- * last socket error when known (`ECONNREFUSED`, `ENOTFOUND`...) rather than ioredis's bare
- * "Connection is closed.", else the error's message.
- */
-function connectionProblem(redis: Redis, e: unknown): string {
-  const code = (x: unknown) => {
-    const c = x instanceof Error ? (x as { code?: unknown }).code : undefined;
-    return typeof c === "string" ? c : undefined;
-  };
-  const message = (e instanceof Error && e.message) || String(e);
-  const errno = code(e) ?? code(lastSocketError.get(redis));
-  return errno && /Connection is closed/i.test(message) ? errno : errno && !message.includes(errno) ? `${errno}: ${message}` : message;
-}
-
-/** Connects, or throws ConnectionError naming the URL within `connectTimeoutMs` (plus a little). */
-async function connectOrThrow(redis: Redis, url: string, timeoutMs: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      redis.connect(),
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs + 250);
-      }),
-    ]);
-  } catch (e) {
-    redis.disconnect();
-    throw new ConnectionError(`cannot connect to Redis at ${redactUrl(url)} (${connectionProblem(redis, e)}): is redis-server running there, and is the URL right?`, { cause: e });
-  } finally {
-    if (timer) clearTimeout(timer);
-  }
-}
-
 /** The Redis store of one deployment (one prefix). */
 export class RedisStore {
   readonly keys: Keys;
   private closed = false;
-  private readonly extra = new Set<Redis>();
+  /** Queue waiters' and subscribers' connections, closed with the store. */
+  private readonly extra = new Set<{ disconnect(): void }>();
   private readonly batches = new Map<string, Batch>();
 
   private constructor(
-    private readonly redis: Redis,
+    private readonly redis: Connection,
     private readonly opts: StoreConnectOptions,
   ) {
     this.keys = new Keys(opts.prefix);
@@ -161,7 +87,7 @@ export class RedisStore {
 
   /** Connects (bounded by `connectTimeoutMs`) and loads the scripts. */
   static async connect(opts: StoreConnectOptions): Promise<RedisStore> {
-    const redis = openRedis(opts.url, opts);
+    const redis = openConnection(opts);
     defineScripts(redis);
     await connectOrThrow(redis, opts.url, opts.connectTimeoutMs);
     return new RedisStore(redis, opts);
@@ -169,22 +95,24 @@ export class RedisStore {
 
   /**
    * Runs one command (or pipeline) and turns connection failures into ConnectionError naming the
-   * URL. A command that never reached Redis (client connections fail fast while disconnected) is
-   * sent again until `connectTimeoutMs` has passed.
+   * URL. A client's command that never reached Redis (client connections fail fast while
+   * disconnected) is sent again until `connectTimeoutMs` has passed; a worker's command that
+   * failed on the connection (e.g. a Cluster node that went away mid-command) is sent again until
+   * it goes through or the store is closed, as ioredis does for a single node after reconnecting.
    */
   private async cmd<T>(fn: () => Promise<T>): Promise<T> {
     const deadline = Date.now() + this.opts.connectTimeoutMs;
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       try {
         return await fn();
       } catch (e) {
-        if (!isConnectionError(e)) throw e;
-        if (!this.closed && NOT_SENT.test((e as Error).message) && Date.now() < deadline) {
-          await new Promise((r) => setTimeout(r, 100));
+        if (!isConnectionError(e)) throw wrongMode(this.opts.url, e) ?? e;
+        if (!this.closed && (this.opts.waitThroughOutages || (NOT_SENT.test((e as Error).message) && Date.now() < deadline))) {
+          await new Promise((r) => setTimeout(r, Math.min(100 * attempt, 1000)));
           continue;
         }
         const why = this.closed ? "the connection was closed" : connectionProblem(this.redis, e);
-        throw new ConnectionError(`lost the connection to Redis at ${redactUrl(this.opts.url)}: ${why}`, { cause: e });
+        throw new ConnectionError(`lost the connection to ${describeTarget(this.opts.url)}: ${why}`, { cause: e });
       }
     }
   }
@@ -271,7 +199,7 @@ export class RedisStore {
    * itself, which leaves it unchanged) until the queue is non-empty or the timeout passes.
    */
   async queueWaiter(queue: string): Promise<QueueWaiter> {
-    const conn = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
+    const conn = openConnection(this.opts, { maxRetriesPerRequest: null });
     this.extra.add(conn);
     await connectOrThrow(conn, this.opts.url, this.opts.connectTimeoutMs);
     const k = this.keys.queue(queue);
@@ -293,18 +221,16 @@ export class RedisStore {
 
   /** Subscribes to several channels on one connection (channel → listener). */
   async subscribeAll(listeners: Record<string, (message: string) => void>): Promise<Subscription> {
-    const sub = openRedis(this.opts.url, this.opts, { maxRetriesPerRequest: null });
-    this.extra.add(sub);
-    await connectOrThrow(sub, this.opts.url, this.opts.connectTimeoutMs);
-    sub.on("message", (channel: string, message: string) => listeners[channel]?.(message));
-    await sub.subscribe(...Object.keys(listeners));
+    const sub = await openSubscriber(this.opts, Object.keys(listeners), (channel, message) => listeners[channel]?.(message), this.redis);
+    if (this.closed) sub.disconnect();
+    else this.extra.add(sub);
     return sub;
   }
 
   /** Closes a connection made by {@link subscribe}. */
   unsubscribe(conn: Subscription): void {
-    this.extra.delete(conn as Redis);
-    (conn as Redis).disconnect();
+    this.extra.delete(conn as Subscriber);
+    (conn as Subscriber).disconnect();
   }
 
   async renew(pairs: string[], leaseMs: number): Promise<number[]> {
