@@ -80,6 +80,7 @@ async function keysOf(prefix: string): Promise<Array<{ key: string; node: string
 beforeAll(async () => {
   cluster = await startRedisCluster();
   raw = new Cluster(cluster.ports.map((port) => ({ host: "127.0.0.1", port })));
+  raw.on("error", () => {}); // while the outage test has the cluster down
   await waitFor("the test's own cluster connection", () => raw.status === "ready", 10_000);
 });
 afterEach(async () => {
@@ -202,5 +203,34 @@ describe("cluster URLs that cannot work", () => {
     } finally {
       await plain.stop();
     }
+  });
+});
+
+// last: it restarts the cluster (its data is gone after, the nodes keep no files)
+describe("a cluster outage", () => {
+  it("client calls fail fast while no node answers; the worker waits, then runs new runs and gets cancel notices again", async () => {
+    const prefix = uniquePrefix("cluster-outage");
+    await worker(prefix, { leaseMs: 30_000 });
+    const c = createClient({ url: cluster.url, prefix, connectTimeoutMs: 1000 });
+    open.push(c);
+    expect(await (await c.emitWorkflow("cluster-steps", { x: 1 })).result({ timeoutMs: 10_000 })).toEqual({ doubled: 2, plusOne: 3 });
+
+    await cluster.kill();
+    const t0 = Date.now();
+    const err = await c.getRun("x").catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as Error).message).toMatch(/^lost the connection to Redis Cluster at redis-cluster:\/\/127\.0\.0\.1:\d+,/);
+    expect(Date.now() - t0).toBeLessThan(4000);
+
+    await cluster.start();
+    // the client and the worker reconnect by themselves (the worker publishes its workflows again)
+    const h = await waitFor("an emit to go through", () => c.emitWorkflow("cluster-steps", { x: 2 }).catch(() => undefined), 15_000, 100);
+    expect(await h.result({ timeoutMs: 15_000 })).toEqual({ doubled: 4, plusOne: 5 });
+    // the worker's subscriber is back on a node: cancel notices reach it
+    const k = await c.emitWorkflow("cluster-cancellable", {});
+    await waitFor("the step to start", () => entered.has(k.id), 10_000, 10);
+    expect(await c.cancelRun(k.id)).toBe(true);
+    await waitFor("the step's signal to be aborted", () => aborted.has(k.id), 5000, 10);
+    await expect(k.result({ timeoutMs: 5000 })).rejects.toBeInstanceOf(CanceledError);
   });
 });
