@@ -18,6 +18,7 @@ const run: RunRecord = {
   parentRunId: undefined,
   idempotencyKey: undefined,
   createdAt: at(0),
+  runAt: undefined,
   startedAt: at(10),
   finishedAt: undefined,
 };
