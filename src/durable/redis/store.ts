@@ -45,6 +45,8 @@ export interface ClaimedRun {
 type Raw = string | number | null | Raw[];
 /** The run fields a claim returns, in its reply's order (see claim-2.lua). */
 const CLAIM_FIELDS = ["workflow", "queue", "attempt", "maxAttempts", "input"] as const;
+/** The scripts whose entries are batched (see RedisStore.batched). */
+type BatchedScript = "record-steps" | "complete";
 /** The waiter of an entry nobody waits for. */
 const IGNORED = { resolve: () => {}, reject: () => {} };
 /** Entries per batched script call (see RedisStore.batched). */
@@ -76,7 +78,7 @@ export class RedisStore {
   private closed = false;
   /** Queue waiters' and subscribers' connections, closed with the store. */
   private readonly extra = new Set<{ disconnect(): void }>();
-  private readonly batches = new Map<string, Batch>();
+  private readonly batches = new Map<BatchedScript, Batch>();
 
   private constructor(
     private readonly redis: Connection,
@@ -243,28 +245,33 @@ export class RedisStore {
    * Queues one entry of a batched script: entries made during the same event-loop turn go out
    * as one call (`head` args first, then every entry's args); each caller gets its entry's code.
    */
-  private batched(script: string, head: () => Array<string | number>, entry: Array<string | number>): Promise<number> {
-    const batch = this.openBatch(script, head);
+  private batched(script: BatchedScript, entry: Array<string | number>): Promise<number> {
+    const batch = this.openBatch(script);
     batch.entries.push(...entry);
     const p = new Promise<number>((resolve, reject) => batch.waiters.push({ resolve, reject }));
     // a full batch goes at once, so Redis works on it while this process prepares the next
-    if (batch.waiters.length >= BATCH_MAX) this.flush(script, batch, head);
+    if (batch.waiters.length >= BATCH_MAX) this.flush(script, batch);
     return p;
   }
 
+  /** The arguments a batched script takes before its entries (read when the batch goes out). */
+  private batchHead(script: BatchedScript): Array<string | number> {
+    return script === "complete" ? [this.P, Date.now()] : [this.P];
+  }
+
   /** The batch of `script` that goes out at the end of this event-loop turn (made if needed). */
-  private openBatch(script: string, head: () => Array<string | number>): Batch {
+  private openBatch(script: BatchedScript): Batch {
     let b = this.batches.get(script);
     if (!b) {
       const created: Batch = { entries: [], waiters: [], sent: false };
       this.batches.set(script, created);
       b = created;
-      setImmediate(() => this.flush(script, created, head));
+      setImmediate(() => this.flush(script, created));
     }
     return b;
   }
 
-  private flush(script: string, batch: Batch, head: () => Array<string | number>): void {
+  private flush(script: BatchedScript, batch: Batch): void {
     if (batch.sent) return;
     batch.sent = true;
     if (this.batches.get(script) === batch) this.batches.delete(script);
@@ -277,7 +284,7 @@ export class RedisStore {
       }
     }
     if (batch.waiters.length === 0) return;
-    this.script(script)(this.keys.leases, ...head(), ...batch.entries).then(
+    this.script(script)(this.keys.leases, ...this.batchHead(script), ...batch.entries).then(
       (codes) => batch.waiters.forEach((w, i) => w.resolve(Number((codes as Raw[])[i]))),
       (e: unknown) => batch.waiters.forEach((w) => w.reject(e)),
     );
@@ -290,17 +297,17 @@ export class RedisStore {
    * step's final record goes out later on the same connection, checked like any record.
    */
   noteStep(entry: () => Array<string | number> | undefined): void {
-    (this.openBatch("record-steps", () => [this.P]).late ??= []).push(entry);
+    (this.openBatch("record-steps").late ??= []).push(entry);
   }
 
   /** Records a step of a run held under `token` (batched with other runs' records). */
   recordStep(runId: string, token: string, name: string, record: string): Promise<number> {
-    return this.batched("record-steps", () => [this.P], [runId, token, name, record]);
+    return this.batched("record-steps", [runId, token, name, record]);
   }
 
   /** Completes a run held under `token` (batched with other runs' completions). */
   complete(runId: string, token: string, output: string): Promise<number> {
-    return this.batched("complete", () => [this.P, Date.now()], [runId, token, output]);
+    return this.batched("complete", [runId, token, output]);
   }
 
   async fail(runId: string, token: string, error: string, mode: "retry" | "fail", delayMs: number): Promise<number> {
@@ -350,9 +357,9 @@ export class RedisStore {
    * Deletes finished runs that finished at or before `cutoff` (ms) and events emitted at or
    * before it, reading at most `max` entries of each index (see prune-1.lua).
    */
-  async prune(cutoff: number, max: number): Promise<{ runs: number; events: number; read: number }> {
+  async prune(cutoff: number, max: number): Promise<{ runs: number; events: number }> {
     const r = (await this.script("prune")(this.keys.runs, this.P, cutoff, max)) as Raw[];
-    return { runs: Number(r[0]), events: Number(r[1]), read: Number(r[2]) };
+    return { runs: Number(r[0]), events: Number(r[1]) };
   }
 
   async cancel(runId: string, error: string): Promise<{ code: number; children: string[] }> {

@@ -5,15 +5,14 @@
 -- one call is bounded; a run created long ago that finished after the cutoff is kept.
 -- KEYS[1] runs zset (routing only: every key of a deployment shares its hash tag)
 -- ARGV[1] P   ARGV[2] cutoff ms   ARGV[3] max entries read per index
--- Returns {runs deleted, events deleted, entries read}.
+-- Returns {runs deleted, events deleted}.
 --@include common
 local cutoff = tonumber(ARGV[2])
 local max = tonumber(ARGV[3])
-local runs, events, read = 0, 0, 0
+local runs, events = 0, 0
 for _, st in ipairs({'succeeded', 'failed', 'canceled'}) do
   local zk = k_status(st)
   for _, id in ipairs(redis.call('ZRANGEBYSCORE', zk, '-inf', cutoff, 'LIMIT', 0, max)) do
-    read = read + 1
     local rk = k_run(id)
     local r = redis.call('HMGET', rk, 'status', 'finishedAt', 'workflow', 'parentRunId')
     if not r[1] then
@@ -30,7 +29,6 @@ for _, st in ipairs({'succeeded', 'failed', 'canceled'}) do
   end
 end
 for _, eid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'events', '-inf', cutoff, 'LIMIT', 0, max)) do
-  read = read + 1
   local ek = P .. 'event:' .. eid
   local name = redis.call('HGET', ek, 'name')
   redis.call('DEL', ek)
@@ -38,4 +36,4 @@ for _, eid in ipairs(redis.call('ZRANGEBYSCORE', P .. 'events', '-inf', cutoff, 
   if name then redis.call('ZREM', P .. 'events:name:' .. name, eid) end
   events = events + 1
 end
-return {runs, events, read}
+return {runs, events}
